@@ -1,0 +1,49 @@
+# keras_vidgan: the two commands a user needs are `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DEMO ?= demo_output
+DEMO_STEPS ?= 300
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export OPENCV_FFMPEG_LOGLEVEL ?= -8
+
+.PHONY: install demo test test-fast lint bench clean
+
+install: $(BIN)/.installed
+
+$(BIN)/.installed: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test,notebook]'
+	touch $@
+
+# Demo: synthetic videos -> train (CPU, a few minutes) -> export -> sample videos.
+demo: install
+	$(BIN)/keras-vidgan make-demo-data $(DEMO)/videos
+	$(BIN)/keras-vidgan train --data $(DEMO)/videos --out $(DEMO)/run --mode video \
+		--frame-size 32 --steps $(DEMO_STEPS) --batch-size 16 --sample-every 100 --quiet
+	$(BIN)/keras-vidgan export --run $(DEMO)/run --out $(DEMO)/export --overwrite --version 1
+	$(BIN)/keras-vidgan check-export $(DEMO)/export
+	$(BIN)/keras-vidgan generate --run $(DEMO)/run --out $(DEMO)/sample.mp4 --n 4 --frames 16
+	$(BIN)/keras-vidgan generate --run $(DEMO)/run --out $(DEMO)/sample.gif --n 4 --frames 16
+	@echo
+	@echo "Demo outputs:"
+	@echo "  videos:      $(abspath $(DEMO)/videos)"
+	@echo "  run:         $(abspath $(DEMO)/run) (samples/, logs/ for TensorBoard, checkpoints/)"
+	@echo "  SavedModel:  $(abspath $(DEMO)/export)/1"
+	@echo "  sample:      $(abspath $(DEMO)/sample.mp4) and sample.gif"
+
+test: install
+	$(BIN)/python -m pytest -q -ra
+
+test-fast: install
+	$(BIN)/python -m pytest -q -ra -m "not slow"
+
+lint: install
+	$(BIN)/ruff check keras_vidgan tests benchmarks
+
+bench: install
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(DEMO) build *.egg-info .pytest_cache

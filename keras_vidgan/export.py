@@ -1,0 +1,382 @@
+"""SavedModel export for TF Serving: versioned, atomic, validated, warmed up.
+
+TF Serving watches `EXPORT_DIR/<integer version>/` and serves the newest version.
+Each version is written to a hidden sibling folder and renamed into place, so a
+watching server never sees a partial export. The SavedModel stands alone: a process
+that imports only TensorFlow loads and runs it (see `check_export`).
+
+Signatures (all `tensorflow/serving/predict`; uint8 images are RGB in [0, 255]):
+
+| signature         | inputs                                          | outputs                          |
+|-------------------|-------------------------------------------------|----------------------------------|
+| `serving_default` | `noise` float32 [batch, z_dim], N(0, 1)          | `frames` uint8 [batch, H, W, 3] (frame model) or `video` uint8 [batch, T, H, W, 3] (video model) |
+| `generate_seeded` | `seeds` int64 [batch]                            | as `serving_default`; the same seed gives the same output |
+| `image_to_video`  | `image` uint8 [batch, H, W, 3], `noise` float32 [batch, z_dim] | `video` uint8 [batch, T, H, W, 3], frame 0 is `image` (video models) |
+| `discriminate`    | `frames` uint8 [batch, H, W, 3]                  | `probability` float32 [batch]: D's sigmoid, P(real) (§3.1.2) |
+
+Inputs are checked inside the graph (rank, size, finite values, batch <= cap): a bad
+request gets InvalidArgument with a message naming the problem.
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import tensorflow as tf
+
+from keras_vidgan import sampling
+
+__all__ = ["export_saved_model", "next_version", "check_export", "WARMUP_FILE", "METADATA_FILE"]
+
+WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
+METADATA_FILE = os.path.join("assets.extra", "keras_vidgan.json")
+_VERSION = re.compile(r"^\d+$")
+
+
+def next_version(export_dir):
+    """The integer after the largest version folder in `export_dir` (1 if none)."""
+    if not os.path.isdir(export_dir):
+        return 1
+    versions = [int(d) for d in os.listdir(export_dir) if _VERSION.match(d)]
+    return max(versions, default=0) + 1
+
+
+def _to_uint8(x):
+    return tf.cast(tf.clip_by_value(tf.round((x + 1.0) * 127.5), 0.0, 255.0), tf.uint8)
+
+
+def _from_uint8(x):
+    return tf.cast(x, tf.float32) / 127.5 - 1.0
+
+
+class _Checks:
+    """In-graph input validation with messages a REST client can act on."""
+
+    def __init__(self, z_dim, frame_size, max_batch):
+        self.z_dim, self.frame_size, self.max_batch = z_dim, frame_size, max_batch
+
+    def batch(self, x, name):
+        batch = tf.shape(x)[0]
+        return [
+            tf.debugging.assert_greater(batch, 0, message=f"{name}: empty batch"),
+            tf.debugging.assert_less_equal(
+                batch, self.max_batch,
+                message=f"{name}: batch larger than the cap of {self.max_batch}; split the request",
+            ),
+        ]
+
+    def noise(self, noise):
+        ops = self.batch(noise, "noise") + [
+            tf.debugging.assert_equal(
+                tf.rank(noise), 2, message=f"noise must have shape [batch, {self.z_dim}]"
+            ),
+            tf.debugging.assert_equal(
+                tf.shape(noise)[-1], self.z_dim,
+                message=f"noise must have shape [batch, {self.z_dim}]: wrong length",
+            ),
+            tf.debugging.assert_all_finite(noise, "noise contains NaN or Inf"),
+        ]
+        with tf.control_dependencies(ops):
+            return tf.identity(noise)
+
+    def images(self, images, name):
+        s = self.frame_size
+        ops = self.batch(images, name) + [
+            tf.debugging.assert_equal(
+                tf.rank(images), 4, message=f"{name} must have shape [batch, {s}, {s}, 3]"
+            ),
+            tf.debugging.assert_equal(
+                tf.shape(images)[1:], tf.constant([s, s, 3]),
+                message=f"{name} must have shape [batch, {s}, {s}, 3] (uint8 RGB); resize first",
+            ),
+        ]
+        with tf.control_dependencies(ops):
+            return _from_uint8(images)
+
+    def seeds(self, seeds):
+        with tf.control_dependencies(self.batch(seeds, "seeds")):
+            return tf.identity(seeds)
+
+
+def _seeded_noise(seeds, z_dim):
+    """Noise [batch, z_dim] where row i depends only on seeds[i] (stateless)."""
+    return tf.map_fn(
+        lambda s: tf.random.stateless_normal([z_dim], seed=tf.stack([s, tf.constant(0, tf.int64)])),
+        seeds,
+        fn_output_signature=tf.float32,
+    )
+
+
+def _endpoints(models, z_dim, frame_size, num_frames, max_batch):
+    """(name, fn, input_signature) of every signature of the export."""
+    g, d = models["generator"], models["discriminator"]
+    residual = models.get("residual_generator")
+    check = _Checks(z_dim, frame_size, max_batch)
+
+    def sample(noise):
+        if residual is None:
+            return {"frames": _to_uint8(g(noise, training=False))}
+        video = sampling.video_from_noise(g, residual, noise, num_frames)
+        return {"video": _to_uint8(video)}
+
+    noise_spec = tf.TensorSpec([None, None], tf.float32, name="noise")
+    image_spec = tf.TensorSpec([None, None, None, None], tf.uint8, name="image")
+    frames_spec = tf.TensorSpec([None, None, None, None], tf.uint8, name="frames")
+    seeds_spec = tf.TensorSpec([None], tf.int64, name="seeds")
+    endpoints = [
+        ("serving_default", lambda noise: sample(check.noise(noise)), [noise_spec]),
+        (
+            "generate_seeded",
+            lambda seeds: sample(_seeded_noise(check.seeds(seeds), z_dim)),
+            [seeds_spec],
+        ),
+        (
+            "discriminate",
+            lambda frames: {
+                "probability": tf.sigmoid(
+                    tf.cast(d(check.images(frames, "frames"), training=False)[:, 0], tf.float32)
+                )
+            },
+            [frames_spec],
+        ),
+    ]
+    if residual is not None:
+        endpoints.append(
+            (
+                "image_to_video",
+                lambda image, noise: {
+                    "video": _to_uint8(
+                        sampling.rollout(
+                            residual, check.images(image, "image"), check.noise(noise), num_frames
+                        )
+                    )
+                },
+                [image_spec, noise_spec],
+            )
+        )
+    return endpoints
+
+
+def _warmup_requests(endpoints, z_dim, frame_size, model_name):
+    """A few PredictionLog records (batch 1), one per signature."""
+    from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
+
+    rng = np.random.default_rng(0)
+    examples = {
+        "noise": rng.standard_normal((1, z_dim)).astype(np.float32),
+        "seeds": np.array([0], np.int64),
+        "frames": np.full((1, frame_size, frame_size, 3), 127, np.uint8),
+        "image": np.full((1, frame_size, frame_size, 3), 127, np.uint8),
+    }
+    records = []
+    for name, _, signature in endpoints:
+        request = predict_pb2.PredictRequest(
+            model_spec=model_pb2.ModelSpec(name=model_name, signature_name=name)
+        )
+        for spec in signature:
+            request.inputs[spec.name].CopyFrom(tf.make_tensor_proto(examples[spec.name]))
+        log = prediction_log_pb2.PredictionLog(
+            predict_log=prediction_log_pb2.PredictLog(request=request)
+        )
+        records.append(log.SerializeToString())
+    return records
+
+
+def _write_version(tmp, models, endpoints, metadata, model_name):
+    import keras
+
+    archive = keras.export.ExportArchive()
+    for model in models.values():
+        archive.track(model)
+    for name, fn, signature in endpoints:
+        archive.add_endpoint(name=name, fn=fn, input_signature=signature)
+    archive.write_out(tmp, verbose=False)
+    extra = os.path.join(tmp, "assets.extra")
+    os.makedirs(extra, exist_ok=True)
+    with tf.io.TFRecordWriter(os.path.join(tmp, WARMUP_FILE)) as writer:
+        for record in _warmup_requests(
+            endpoints, metadata["z_dim"], metadata["frame_size"], model_name
+        ):
+            writer.write(record)
+    with open(os.path.join(tmp, METADATA_FILE), "w") as f:
+        json.dump(metadata, f, indent=2, sort_keys=True)
+
+
+def export_saved_model(
+    models,
+    export_dir,
+    version=None,
+    overwrite=False,
+    num_frames=16,
+    max_batch=256,
+    config=None,
+    model_name="keras_vidgan",
+):
+    """Exports the generator (and discriminator) as a TF Serving SavedModel.
+
+    Args:
+        models: dict with `generator` and `discriminator` (and `residual_generator`
+            for a video model), as from `config.build_models` or a `Trainer`.
+        export_dir: str. The model base path TF Serving watches.
+        version: int or None. Version folder; None for the next free integer.
+        overwrite: bool. Replace an existing version. Defaults to False.
+        num_frames: int. Frames per exported video (video models). Defaults to 16.
+        max_batch: int. Largest accepted batch. Defaults to 256.
+        config: `RunConfig` or dict or None. Saved in the metadata asset.
+        model_name: str. Model name in the warmup requests. Defaults to
+            `"keras_vidgan"` (TF Serving's `--model_name`).
+
+    Returns:
+        The path of the written version folder.
+
+    Raises:
+        FileExistsError: if the version exists and `overwrite` is False.
+        ValueError: for a bad version or missing models.
+    """
+    from keras_vidgan import __version__
+
+    if version is not None and (not isinstance(version, int) or version < 1):
+        raise ValueError(f"Expected version to be an integer >= 1, received: {version!r}")
+    g = models["generator"]
+    z_dim, frame_size = int(g.input_shape[-1]), int(g.output_shape[1])
+    video = "residual_generator" in models
+    version = version or next_version(export_dir)
+    final = os.path.join(export_dir, str(version))
+    if os.path.exists(final) and not overwrite:
+        raise FileExistsError(
+            f"Export version {final!r} exists; pass overwrite=True (--overwrite) or "
+            "another version, or leave the version out to take the next one."
+        )
+    endpoints = _endpoints(models, z_dim, frame_size, num_frames, max_batch)
+    metadata = {
+        "keras_vidgan_version": __version__,
+        "mode": "video" if video else "frame",
+        "z_dim": z_dim,
+        "frame_size": frame_size,
+        "channels": 3,
+        "num_frames": num_frames if video else 1,
+        "max_batch": max_batch,
+        "signatures": [name for name, _, _ in endpoints],
+        "config": config if isinstance(config, (dict, type(None))) else vars(config),
+    }
+    os.makedirs(export_dir, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=export_dir)
+    try:
+        _write_version(tmp, models, endpoints, metadata, model_name)
+        if os.path.exists(final):  # overwrite: move the old one aside first
+            trash = tempfile.mkdtemp(prefix=f".old-{version}-", dir=export_dir)
+            os.rename(final, os.path.join(trash, "old"))
+            os.rename(tmp, final)
+            shutil.rmtree(trash, ignore_errors=True)
+        else:
+            os.rename(tmp, final)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return final
+
+
+# Runs in a fresh interpreter that imports only TensorFlow (and NumPy, which TF uses):
+# what TF Serving sees, without any keras_vidgan or Keras code.
+_REPLAY_SCRIPT = r'''
+import json, os, sys
+sys.modules["keras"] = None  # the export must need no Keras
+sys.modules["keras_vidgan"] = None
+import numpy as np
+import tensorflow as tf
+path = sys.argv[1]
+meta = json.load(open(os.path.join(path, "assets.extra", "keras_vidgan.json")))
+loaded = tf.saved_model.load(path)
+z, s, b = meta["z_dim"], meta["frame_size"], 2
+rng = np.random.default_rng(0)
+inputs = {
+    "noise": tf.constant(rng.standard_normal((b, z)), tf.float32),
+    "seeds": tf.constant([1, 2], tf.int64),
+    "frames": tf.constant(rng.integers(0, 256, (b, s, s, 3)), tf.uint8),
+    "image": tf.constant(rng.integers(0, 256, (b, s, s, 3)), tf.uint8),
+}
+from tensorflow.core.protobuf import saved_model_pb2
+proto = saved_model_pb2.SavedModel()
+with open(os.path.join(path, "saved_model.pb"), "rb") as f:
+    proto.ParseFromString(f.read())
+methods = {k: v.method_name for k, v in proto.meta_graphs[0].signature_def.items()}
+report = {"signatures": {}, "warmup_replayed": 0}
+for name, fn in loaded.signatures.items():
+    args = {k: inputs[k] for k in fn.structured_input_signature[1]}
+    out = fn(**args)
+    report["signatures"][name] = {
+        "inputs": sorted(args), "method": methods[name],
+        "outputs": {k: [v.dtype.name, list(v.shape)] for k, v in out.items()},
+    }
+seeded = loaded.signatures["generate_seeded"]
+first = [v.numpy() for v in seeded(seeds=tf.constant([7], tf.int64)).values()][0]
+again = [v.numpy() for v in seeded(seeds=tf.constant([7], tf.int64)).values()][0]
+report["seeded_deterministic"] = bool((first == again).all())
+from tensorflow_serving.apis import prediction_log_pb2  # protos only, no server code
+warm = os.path.join(path, "assets.extra", "tf_serving_warmup_requests")
+for raw in tf.data.TFRecordDataset(warm):
+    request = prediction_log_pb2.PredictionLog.FromString(raw.numpy()).predict_log.request
+    fn = loaded.signatures[request.model_spec.signature_name]
+    fn(**{k: tf.constant(tf.make_ndarray(v)) for k, v in request.inputs.items()})
+    report["warmup_replayed"] += 1
+print(json.dumps(report))
+'''
+
+
+def check_export(path, timeout=600):
+    """Validates an export the way a server would, in a separate process.
+
+    Runs `saved_model_cli show --all`, then loads the version in a fresh Python
+    process that imports only TensorFlow (Keras and keras_vidgan are blocked),
+    calls every signature, checks that `generate_seeded` is deterministic, and
+    replays the warmup records through their signatures.
+
+    Args:
+        path: str. A version folder (`EXPORT_DIR/<version>`) or the base folder (the
+            newest version is checked).
+        timeout: float. Seconds allowed for each subprocess.
+
+    Returns:
+        Dict: `signatures` (inputs/outputs/dtypes/shapes), `seeded_deterministic`,
+        `warmup_replayed` (records run), `saved_model_cli` (its text output), `path`.
+
+    Raises:
+        FileNotFoundError: if there is no SavedModel at `path`.
+        RuntimeError: if the export fails to load or run (the subprocess's error).
+    """
+    path = _resolve_version(path)
+    cli = shutil.which("saved_model_cli") or os.path.join(
+        os.path.dirname(sys.executable), "saved_model_cli"
+    )
+    shown = _run([cli, "show", "--dir", path, "--all"], timeout)
+    out = _run([sys.executable, "-c", _REPLAY_SCRIPT, path], timeout)
+    report = json.loads(out.strip().splitlines()[-1])
+    report["saved_model_cli"] = shown
+    report["path"] = path
+    return report
+
+
+def _resolve_version(path):
+    if os.path.exists(os.path.join(path, "saved_model.pb")):
+        return path
+    if os.path.isdir(path):
+        versions = [int(d) for d in os.listdir(path) if _VERSION.match(d)]
+        if versions:
+            return os.path.join(path, str(max(versions)))
+    raise FileNotFoundError(
+        f"Expected a SavedModel (EXPORT_DIR or EXPORT_DIR/<version>), received: {path!r}"
+    )
+
+
+def _run(cmd, timeout):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"{os.path.basename(cmd[0])} failed on the export:\n{done.stderr[-3000:]}"
+        )
+    return done.stdout

@@ -1,0 +1,303 @@
+"""The document's generator and discriminator (§3.1.1, §3.1.2), corrected.
+
+Frame models map noise to one frame and one frame to a real/fake logit. The video
+models of §3.1.1 step 3 (a residual next-frame generator and a temporal critic) are
+built from the same blocks further down.
+
+Tensor convention (everywhere in keras_vidgan): frames are `(batch, height, width,
+channels)` and videos `(batch, frames, height, width, channels)`, float32 in [-1, 1].
+"""
+
+import math
+
+import keras
+from keras import layers
+
+__all__ = [
+    "build_generator",
+    "build_discriminator",
+    "build_residual_generator",
+    "build_temporal_discriminator",
+    "with_sigmoid",
+    "frame_pairs",
+]
+
+
+def _check_frame_size(frame_size):
+    if frame_size < 16 or frame_size & (frame_size - 1):
+        raise ValueError(
+            "Expected `frame_size` to be a power of two >= 16, "
+            f"received: frame_size={frame_size}"
+        )
+    # Number of stride-2 stages between 4x4 and frame_size.
+    return int(math.log2(frame_size // 4))
+
+
+def _widths(n_stages, base_filters):
+    """Widths from the full-size end (`base_filters`) to the 4x4 end, doubling."""
+    return [base_filters * 2**i for i in range(n_stages + 1)]
+
+
+def _upsampling_stack(
+    z_dim, frame_size, channels, base_filters, dtype, input_name, name
+):
+    """Dense -> Reshape(4, 4, C) -> [Conv2DTranspose + BN + ReLU] x n -> Conv2D -> tanh."""
+    n_stages = _check_frame_size(frame_size)
+    widths = _widths(n_stages, base_filters)[::-1]  # widest at 4x4
+    model = keras.Sequential(name=name)
+    model.add(keras.Input(shape=(z_dim,), name=input_name))
+    # listing defect 1: Dense(128) cannot become (4, 4, 128); project to 4*4*C.
+    model.add(layers.Dense(4 * 4 * widths[0], use_bias=False, dtype=dtype, name="project"))
+    model.add(layers.BatchNormalization(dtype=dtype, name="project_bn"))
+    model.add(layers.ReLU(dtype=dtype, name="project_relu"))
+    model.add(layers.Reshape((4, 4, widths[0]), dtype=dtype, name="reshape"))
+    # listing defect 2: one stride-2 stage per doubling, up to frame_size (not 16x16).
+    for i, width in enumerate(widths[1:]):
+        model.add(
+            layers.Conv2DTranspose(
+                width, 4, strides=2, padding="same", use_bias=False,
+                dtype=dtype, name=f"up{i}",
+            )
+        )
+        model.add(layers.BatchNormalization(dtype=dtype, name=f"up{i}_bn"))
+        # listing defect 4: a non-linearity after every transposed convolution.
+        model.add(layers.ReLU(dtype=dtype, name=f"up{i}_relu"))
+    # listing defect 4: no BatchNorm right before tanh; listing defect 3: tanh is an
+    # Activation, not a `Tanh` layer. Output in float32 under mixed precision.
+    model.add(layers.Conv2D(channels, 3, padding="same", dtype=dtype, name="to_rgb"))
+    model.add(layers.Activation("tanh", dtype="float32", name="tanh"))
+    return model
+
+
+def build_generator(
+    z_dim=100, frame_size=64, channels=3, base_filters=16, dtype=None, name="generator"
+):
+    """Builds the frame generator of §3.1.1 (steps 1-2), corrected.
+
+    Noise is projected by a Dense layer to a 4x4 feature map, upsampled by
+    `Conv2DTranspose` + `BatchNormalization` + ReLU stages to `frame_size`, and
+    mapped to `channels` by a 3x3 convolution and `tanh`, as in the document's
+    listing with its defects 1-4 fixed.
+
+    Args:
+        z_dim: int. Length of the noise vector. Defaults to 100.
+        frame_size: int. Height and width of the output, a power of two >= 16.
+            Defaults to 64.
+        channels: int. Output channels. Defaults to 3.
+        base_filters: int. Width of the last upsampling stage; each earlier stage is
+            twice as wide (64x64: 256 at 4x4, then 128, 64, 32, 16). Defaults to 16.
+        dtype: str or `keras.DTypePolicy`. Layer dtype policy, e.g.
+            `"mixed_bfloat16"`; the output stays float32. Defaults to the global policy.
+        name: str. Model name. Defaults to `"generator"`.
+
+    Returns:
+        A `keras.Sequential` with input `noise` `(batch, z_dim)` and output frames
+        `(batch, frame_size, frame_size, channels)` float32 in [-1, 1].
+
+    Raises:
+        ValueError: if `frame_size` is not a power of two >= 16.
+
+    Example:
+    ```python
+    g = build_generator(z_dim=8, frame_size=16, base_filters=8)
+    frames = g(keras.random.normal((2, 8)), training=False)  # (2, 16, 16, 3)
+    ```
+    """
+    return _upsampling_stack(
+        z_dim, frame_size, channels, base_filters, dtype, "noise", name
+    )
+
+
+def _downsampling_stack(
+    frame_size, channels, base_filters, batch_norm, dtype, input_name, name
+):
+    """[Conv2D stride 2 + (BN) + LeakyReLU(0.2)] down to 4x4 -> Flatten."""
+    n_stages = _check_frame_size(frame_size)
+    widths = _widths(n_stages - 1, base_filters)  # narrowest at full size
+    model = keras.Sequential(name=name)
+    model.add(keras.Input(shape=(frame_size, frame_size, channels), name=input_name))
+    for i, width in enumerate(widths):
+        model.add(
+            layers.Conv2D(
+                width, 4, strides=2, padding="same", dtype=dtype, name=f"down{i}"
+            )
+        )
+        # §3.1.2: convolution + batch normalization; not on the first layer (DCGAN).
+        if batch_norm and i > 0:
+            model.add(layers.BatchNormalization(dtype=dtype, name=f"down{i}_bn"))
+        # listing defect 3: LeakyReLU is imported from keras.layers.
+        model.add(layers.LeakyReLU(negative_slope=0.2, dtype=dtype, name=f"down{i}_lrelu"))
+    model.add(layers.Flatten(dtype=dtype, name="flatten"))
+    return model
+
+
+def build_discriminator(
+    frame_size=64,
+    channels=3,
+    base_filters=32,
+    batch_norm=True,
+    dtype=None,
+    name="discriminator",
+):
+    """Builds the frame discriminator of §3.1.2, returning logits.
+
+    `Conv2D` (stride 2) + `LeakyReLU(0.2)` stages, with `BatchNormalization` after
+    every convolution but the first, down to 4x4, then `Flatten` and `Dense(1)`.
+    The model returns the logit `W_d x + b_d` of §3.2; the document's sigmoid
+    probability is `with_sigmoid(discriminator)`. Losses take logits because
+    `sigmoid` followed by `log` loses precision where D is confident.
+
+    Args:
+        frame_size: int. Height and width of the input, a power of two >= 16.
+            Defaults to 64.
+        channels: int. Input channels. Defaults to 3.
+        base_filters: int. Width of the first convolution; each later one is twice
+            as wide (64x64: 32, 64, 128, 256). Defaults to 32.
+        batch_norm: bool. Whether to add BatchNorm (§3.1.2). Defaults to True.
+        dtype: str or `keras.DTypePolicy`. Layer dtype policy; the logit stays
+            float32. Defaults to the global policy.
+        name: str. Model name. Defaults to `"discriminator"`.
+
+    Returns:
+        A `keras.Sequential` with input `frames` `(batch, frame_size, frame_size,
+        channels)` in [-1, 1] and output logits `(batch, 1)` float32.
+
+    Raises:
+        ValueError: if `frame_size` is not a power of two >= 16.
+    """
+    model = _downsampling_stack(
+        frame_size, channels, base_filters, batch_norm, dtype, "frames", name
+    )
+    model.add(layers.Dense(1, dtype="float32", name="logit"))
+    return model
+
+
+def with_sigmoid(discriminator, name=None):
+    """Wraps a logit discriminator so that it returns the probability of §3.1.2.
+
+    Args:
+        discriminator: `keras.Model`. A model returning logits.
+        name: str. Name of the wrapper. Defaults to `"<name>_probability"`.
+
+    Returns:
+        A `keras.Sequential` sharing the weights of `discriminator`, whose output is
+        `sigmoid(logit)`, the probability that the input is real.
+    """
+    return keras.Sequential(
+        [discriminator, layers.Activation("sigmoid", dtype="float32", name="sigmoid")],
+        name=name or f"{discriminator.name}_probability",
+    )
+
+
+def build_residual_generator(
+    z_dim=100,
+    frame_size=64,
+    channels=3,
+    base_filters=16,
+    feature_dim=128,
+    dtype=None,
+    name="residual_generator",
+):
+    """Builds the residual next-frame generator of §3.1.1 step 3.
+
+    The document's generator adds the generated frame element-wise to an input video
+    frame. Here that is a next-frame model, `x_{t+1} = clip(x_t + r(z_t, x_t), -1, 1)`:
+
+    - §3.1.1 step 1: the input frame goes through convolution + BatchNorm layers
+      (`frame_encoder`, a Sequential) to a feature vector of `feature_dim`.
+    - §3.1.1 step 2: noise and features go through Dense, transposed-convolution +
+      BatchNorm stages (`residual_decoder`, the frame generator's design) to a
+      frame-sized residual `r` in [-1, 1].
+    - §3.1.1 step 3: `r` is added element-wise to the input frame. §3.2 writes
+      `G = tanh(W_g[z] + W_g^f[z])`, a bounded sum of two branches; we bound the
+      residual branch with tanh and clip the sum to [-1, 1], so that a zero residual
+      returns the input frame exactly (a tanh around the sum would not).
+
+    Args:
+        z_dim: int. Length of the per-step noise vector. Defaults to 100.
+        frame_size: int. Frame height and width, a power of two >= 16. Defaults to 64.
+        channels: int. Frame channels. Defaults to 3.
+        base_filters: int. Width of the decoder's last stage (the encoder starts at
+            twice that). Defaults to 16.
+        feature_dim: int. Length of the frame feature vector. Defaults to 128.
+        dtype: str or `keras.DTypePolicy`. Layer dtype policy. Defaults to the
+            global policy.
+        name: str. Model name. Defaults to `"residual_generator"`.
+
+    Returns:
+        A `keras.Model` with inputs `noise` `(batch, z_dim)` and `frame`
+        `(batch, frame_size, frame_size, channels)` in [-1, 1], and output the next
+        frame, same shape, float32 in [-1, 1].
+
+    Example:
+    ```python
+    r = build_residual_generator(z_dim=8, frame_size=16, base_filters=8)
+    x1 = r({"noise": keras.random.normal((2, 8)), "frame": keras.ops.zeros((2, 16, 16, 3))})
+    ```
+    """
+    encoder = _downsampling_stack(
+        frame_size, channels, 2 * base_filters, True, dtype, "frame", "frame_encoder"
+    )
+    encoder.add(layers.Dense(feature_dim, use_bias=False, dtype=dtype, name="features"))
+    encoder.add(layers.BatchNormalization(dtype=dtype, name="features_bn"))
+    encoder.add(layers.ReLU(dtype=dtype, name="features_relu"))
+    decoder = _upsampling_stack(
+        z_dim + feature_dim, frame_size, channels, base_filters, dtype, "code",
+        "residual_decoder",
+    )
+    noise = keras.Input(shape=(z_dim,), name="noise")
+    frame = keras.Input(shape=(frame_size, frame_size, channels), name="frame")
+    code = layers.Concatenate(dtype=dtype, name="code")([noise, encoder(frame)])
+    summed = layers.Add(dtype="float32", name="add_input_frame")([frame, decoder(code)])
+    next_frame = keras.ops.clip(summed, -1.0, 1.0)
+    return keras.Model({"noise": noise, "frame": frame}, next_frame, name=name)
+
+
+def build_temporal_discriminator(
+    frame_size=64,
+    channels=3,
+    base_filters=32,
+    batch_norm=True,
+    dtype=None,
+    name="temporal_discriminator",
+):
+    """Builds a critic of motion that judges pairs of consecutive frames.
+
+    A frame discriminator cannot see motion; like DIGAN's pair discriminator, this
+    one sees `(x_t, x_{t+1} - x_t)` stacked on the channel axis (see
+    `frame_pairs`), so that the change between frames is an explicit input.
+
+    Args:
+        frame_size: int. Frame height and width, a power of two >= 16. Defaults to 64.
+        channels: int. Channels of one frame. Defaults to 3.
+        base_filters: int. Width of the first convolution. Defaults to 32.
+        batch_norm: bool. Whether to add BatchNorm. Defaults to True.
+        dtype: str or `keras.DTypePolicy`. Layer dtype policy. Defaults to the
+            global policy.
+        name: str. Model name. Defaults to `"temporal_discriminator"`.
+
+    Returns:
+        A `keras.Sequential` with input `frame_pairs` `(batch, frame_size,
+        frame_size, 2 * channels)` and output logits `(batch, 1)` float32.
+    """
+    model = _downsampling_stack(
+        frame_size, 2 * channels, base_filters, batch_norm, dtype, "frame_pairs", name
+    )
+    model.add(layers.Dense(1, dtype="float32", name="logit"))
+    return model
+
+
+def frame_pairs(videos):
+    """Stacks consecutive frames as `(x_t, x_{t+1} - x_t)` for the temporal critic.
+
+    Args:
+        videos: tensor `(batch, frames, height, width, channels)` in [-1, 1].
+
+    Returns:
+        Tensor `(batch * (frames - 1), height, width, 2 * channels)`.
+    """
+    ops = keras.ops
+    current, following = videos[:, :-1], videos[:, 1:]
+    pairs = ops.concatenate([current, following - current], axis=-1)
+    shape = ops.shape(pairs)
+    return ops.reshape(pairs, (-1, shape[2], shape[3], shape[4]))

@@ -1,0 +1,445 @@
+"""The Trainer: a `tf.function` GradientTape step with two Adam optimizers.
+
+listing defect 8: the listing shared one Adam between G and D; each network has its
+own here. listing defect 9: gradients are taken after the tapes close, the step is a
+`tf.function`, and `fit` runs the requested number of steps over real batches.
+"""
+
+import math
+import signal
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_vidgan import losses as losses_lib
+from keras_vidgan import models as models_lib
+from keras_vidgan import sampling
+
+__all__ = ["Trainer", "NonFiniteError", "adam"]
+
+
+class NonFiniteError(RuntimeError):
+    """Raised when a loss or weight becomes NaN or Inf during training."""
+
+
+def adam(learning_rate=2e-4, beta_1=0.5):
+    """The document's optimizer: `Adam(learning_rate=2e-4, beta_1=0.5)` (§4)."""
+    return keras.optimizers.Adam(learning_rate=learning_rate, beta_1=beta_1)
+
+
+def _is_mixed_float16(model):
+    return getattr(model.dtype_policy, "name", "") == "mixed_float16"
+
+
+class Trainer:
+    """Trains the document's GAN on frames, or its video mode on clips.
+
+    Frame mode (`residual_generator=None`): G maps noise to frames, D scores frames,
+    batches are frames `(batch, H, W, C)`. Video mode: batches are clips `(batch, T,
+    H, W, C)`; G draws frames from noise, the residual generator rolls each real
+    clip's first frame out for T - 1 steps (§3.1.1 step 3), the frame discriminator
+    scores single frames and the temporal discriminator consecutive pairs.
+
+    Each step draws fresh noise, stateless from `(seed, step, replica)`: the same
+    seed gives the same noise, also after a resume and on any number of replicas.
+    G and D are updated simultaneously from one generator pass, as in the TensorFlow
+    DCGAN tutorial.
+
+    Args:
+        generator: frame generator (`build_generator`).
+        discriminator: frame discriminator returning logits (`build_discriminator`).
+        residual_generator: model from `build_residual_generator`, or None.
+        temporal_discriminator: model from `build_temporal_discriminator`; required
+            with `residual_generator`.
+        loss: str. `"bce"` (§3.1.3) or `"lsgan"` (listing defect 7, corrected).
+        g_optimizer: optimizer for G (and the residual generator). Defaults to
+            `Adam(2e-4, beta_1=0.5)`.
+        d_optimizer: a separate optimizer for the discriminators. Same default.
+        frame_weight: float. Weight of the frame discriminator's losses in video
+            mode. Defaults to 1.
+        temporal_weight: float. Weight of the temporal discriminator's losses.
+            Defaults to 1.
+        seed: int. Seed of the training noise. Defaults to 0.
+        strategy: a `tf.distribute.Strategy`, or None for the default. Models must be
+            built under `strategy.scope()`; batches are global batches.
+        checkpoint_dir: str or None. Where `save`/`restore` keep checkpoints.
+        max_checkpoints: int. Checkpoints kept. Defaults to 3.
+        jit_compile: bool. Compile the step with XLA (slower on CPU here; for GPUs).
+
+    Example:
+    ```python
+    g, d = build_generator(frame_size=16), build_discriminator(frame_size=16)
+    trainer = Trainer(g, d)
+    history = trainer.fit(folder.dataset(batch_size=8), steps=10)
+    frames = trainer.generate(4, seed=0)  # (4, 16, 16, 3) in [-1, 1]
+    ```
+    """
+
+    def __init__(
+        self,
+        generator,
+        discriminator,
+        *,
+        residual_generator=None,
+        temporal_discriminator=None,
+        loss="bce",
+        g_optimizer=None,
+        d_optimizer=None,
+        frame_weight=1.0,
+        temporal_weight=1.0,
+        seed=0,
+        strategy=None,
+        checkpoint_dir=None,
+        max_checkpoints=3,
+        jit_compile=False,
+    ):
+        if (residual_generator is None) != (temporal_discriminator is None):
+            raise ValueError(
+                "Expected both residual_generator and temporal_discriminator (video "
+                "mode) or neither (frame mode), received only one of them."
+            )
+        self.generator = generator
+        self.discriminator = discriminator
+        self.residual_generator = residual_generator
+        self.temporal_discriminator = temporal_discriminator
+        self.d_loss_fn, self.g_loss_fn = losses_lib.get_losses(loss)
+        self.frame_weight = float(frame_weight)
+        self.temporal_weight = float(temporal_weight)
+        self.seed = int(seed)
+        self.strategy = strategy or tf.distribute.get_strategy()
+        self.z_dim = int(generator.input_shape[-1])
+        self.trace_count = 0
+        with self.strategy.scope():
+            self.g_optimizer = self._prepare(g_optimizer or adam(), self.g_variables)
+            self.d_optimizer = self._prepare(d_optimizer or adam(), self.d_variables)
+            self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+            self.sample_seed = keras.random.SeedGenerator(self.seed)
+        self._step_fn = tf.function(
+            self._distributed_step, reduce_retracing=True, jit_compile=jit_compile
+        )
+        self.checkpoint = tf.train.Checkpoint(
+            generator=generator,
+            discriminator=discriminator,
+            g_optimizer=self.g_optimizer,
+            d_optimizer=self.d_optimizer,
+            step=self.step,
+            sample_seed=self.sample_seed.state,
+            **({"residual_generator": residual_generator,
+                "temporal_discriminator": temporal_discriminator}
+               if self.video_mode else {}),
+        )
+        self.manager = (
+            tf.train.CheckpointManager(self.checkpoint, checkpoint_dir, max_checkpoints)
+            if checkpoint_dir
+            else None
+        )
+
+    # --- Properties -----------------------------------------------------------------
+
+    @property
+    def video_mode(self):
+        return self.residual_generator is not None
+
+    @property
+    def g_variables(self):
+        models = [self.generator, self.residual_generator]
+        return [v for m in models if m is not None for v in m.trainable_variables]
+
+    @property
+    def d_variables(self):
+        models = [self.discriminator, self.temporal_discriminator]
+        return [v for m in models if m is not None for v in m.trainable_variables]
+
+    def _prepare(self, optimizer, variables):
+        if _is_mixed_float16(self.generator) and not isinstance(
+            optimizer, keras.optimizers.LossScaleOptimizer
+        ):
+            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+        optimizer.build(variables)
+        return optimizer
+
+    # --- The training step ----------------------------------------------------------
+
+    def _noise(self, batch):
+        replica = tf.distribute.get_replica_context()
+        replica_id = replica.replica_id_in_sync_group if replica else 0
+        counter = self.step * self.strategy.num_replicas_in_sync + tf.cast(
+            replica_id, tf.int64
+        )
+        seed = tf.stack([tf.constant(self.seed, tf.int64), counter])
+        return tf.random.stateless_normal((batch, self.z_dim), seed=seed)
+
+    def _frame_losses(self, real):
+        """Frame mode: the document's GAN on a batch of frames."""
+        noise = self._noise(tf.shape(real)[0])  # as many fakes as real frames
+        fake = self.generator(noise, training=True)
+        real_logits = self.discriminator(real, training=True)
+        fake_logits = self.discriminator(fake, training=True)
+        return {
+            "d_loss": self.d_loss_fn(real_logits, fake_logits),
+            "g_loss": self.g_loss_fn(fake_logits),
+            "d_real": tf.reduce_mean(tf.sigmoid(tf.cast(real_logits, tf.float32))),
+            "d_fake": tf.reduce_mean(tf.sigmoid(tf.cast(fake_logits, tf.float32))),
+        }
+
+    def _video_losses(self, real):
+        """Video mode: frame GAN + residual rollout judged frame-wise and pair-wise."""
+        shape = tf.shape(real)
+        num_frames = real.shape[1]
+        noise = self._noise(shape[0])
+        first_fake = self.generator(noise, training=True)
+        frame = real[:, 0]
+        fakes = []
+        for _ in range(num_frames - 1):  # §3.1.1 step 3, rolled out
+            frame = self.residual_generator({"noise": noise, "frame": frame}, training=True)
+            fakes.append(frame)
+        fake_clip = tf.stack([real[:, 0]] + fakes, axis=1)
+        fake_frames = tf.concat([first_fake] + fakes, axis=0)
+        real_frames = tf.reshape(real, tf.concat([[-1], shape[2:]], 0))
+        real_logits = self.discriminator(real_frames, training=True)
+        fake_logits = self.discriminator(fake_frames, training=True)
+        real_pair = self.temporal_discriminator(models_lib.frame_pairs(real), training=True)
+        fake_pair = self.temporal_discriminator(
+            models_lib.frame_pairs(fake_clip), training=True
+        )
+        fw, tw = self.frame_weight, self.temporal_weight
+        return {
+            "d_loss": fw * self.d_loss_fn(real_logits, fake_logits)
+            + tw * self.d_loss_fn(real_pair, fake_pair),
+            "g_loss": fw * self.g_loss_fn(fake_logits) + tw * self.g_loss_fn(fake_pair),
+            "d_real": tf.reduce_mean(tf.sigmoid(tf.cast(real_logits, tf.float32))),
+            "d_fake": tf.reduce_mean(tf.sigmoid(tf.cast(fake_logits, tf.float32))),
+            "t_real": tf.reduce_mean(tf.sigmoid(tf.cast(real_pair, tf.float32))),
+            "t_fake": tf.reduce_mean(tf.sigmoid(tf.cast(fake_pair, tf.float32))),
+        }
+
+    def _objective(self, optimizer, loss):
+        """The scalar to differentiate: loss per replica, loss-scaled in float16."""
+        loss = loss / self.strategy.num_replicas_in_sync  # gradients are summed
+        if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+            loss = optimizer.scale_loss(loss)
+        return loss
+
+    def _apply(self, optimizer, tape, objective, variables):
+        """Applies the gradients of `objective`; returns their (unscaled) norm."""
+        grads = tape.gradient(objective, variables)
+        norm = tf.linalg.global_norm(grads) * self.strategy.num_replicas_in_sync
+        if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+            norm = norm / tf.cast(optimizer.dynamic_scale, tf.float32)
+        optimizer.apply(grads, variables)  # unscales and skips non-finite in fp16
+        return norm
+
+    def _replica_step(self, real):
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            logs = (self._video_losses if self.video_mode else self._frame_losses)(real)
+            d_objective = self._objective(self.d_optimizer, logs["d_loss"])
+            g_objective = self._objective(self.g_optimizer, logs["g_loss"])
+        # listing defect 9: gradients after the tapes close, one optimizer each.
+        logs["d_grad_norm"] = self._apply(
+            self.d_optimizer, d_tape, d_objective, self.d_variables
+        )
+        logs["g_grad_norm"] = self._apply(
+            self.g_optimizer, g_tape, g_objective, self.g_variables
+        )
+        return logs
+
+    def _distributed_step(self, real):
+        self.trace_count += 1  # Python side effect: runs once per trace only
+        logs = self.strategy.run(self._replica_step, args=(real,))
+        self.step.assign_add(1)
+        return {
+            k: self.strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None)
+            for k, v in logs.items()
+        }
+
+    def train_step(self, batch):
+        """Runs one step on a batch (a per-replica value under a strategy).
+
+        Returns:
+            Dict of float32 scalar tensors: `d_loss`, `g_loss`, `d_real`, `d_fake`
+            (mean sigmoid of D on real and generated frames), gradient norms, and
+            in video mode `t_real`/`t_fake` of the temporal discriminator.
+        """
+        return self._step_fn(batch)
+
+    # --- Loop ------------------------------------------------------------------------
+
+    def fit(self, dataset, steps, callbacks=None, checkpoint_every=0):
+        """Trains for `steps` steps on batches from `dataset`.
+
+        Every step's losses are checked: a NaN or Inf stops the run with
+        `NonFiniteError` before anything is saved, so the last checkpoint stays
+        good. With a `checkpoint_dir`, a checkpoint is written every
+        `checkpoint_every` steps and when the loop ends, also by Ctrl-C or SIGTERM.
+
+        Args:
+            dataset: `tf.data.Dataset` of real batches (frames in frame mode, clips
+                in video mode), float32 in [-1, 1]; repeated as needed.
+            steps: int. Steps to run in this call.
+            callbacks: list of `keras_vidgan.callbacks.Callback`, or None.
+            checkpoint_every: int. Steps between checkpoints; 0 only at the end.
+
+        Returns:
+            History dict: metric name -> list of floats, one per step, and `"step"`.
+
+        Raises:
+            NonFiniteError: if a loss or gradient norm becomes NaN or Inf.
+            ValueError: if the batches do not match the mode or the models.
+        """
+        callbacks = list(callbacks or [])
+        history = {}
+        iterator = iter(self._distribute(dataset))
+        for cb in callbacks:
+            cb.on_train_begin(self, steps)
+        completed = diverged = False
+        with _sigterm_as_interrupt():
+            try:
+                for _ in range(int(steps)):
+                    logs = self._run_one(iterator)
+                    step = int(self.step.numpy())
+                    history.setdefault("step", []).append(step)
+                    for key, value in logs.items():
+                        history.setdefault(key, []).append(value)
+                    for cb in callbacks:
+                        cb.on_step_end(self, step, logs)
+                    if checkpoint_every and step % checkpoint_every == 0:
+                        self.save()
+                completed = True
+            except NonFiniteError:
+                diverged = True  # the weights are poisoned: keep the last checkpoint
+                raise
+            finally:
+                # Ctrl-C, SIGTERM or a data error: keep what was trained so far.
+                if not diverged and self._last_saved != int(self.step.numpy()):
+                    self.save()
+                for cb in callbacks:
+                    cb.on_train_end(self, completed)
+        return history
+
+    def _distribute(self, dataset):
+        if isinstance(self.strategy, tf.distribute.Strategy) and self.strategy.num_replicas_in_sync > 1:
+            return self.strategy.experimental_distribute_dataset(dataset)
+        return dataset
+
+    def _run_one(self, iterator):
+        batch = next(iterator)
+        self._check_batch(batch)
+        logs = {k: float(v) for k, v in self.train_step(batch).items()}
+        bad = [k for k in ("d_loss", "g_loss", "d_grad_norm", "g_grad_norm")
+               if not math.isfinite(logs[k])]
+        if bad:
+            raise NonFiniteError(
+                f"Training diverged at step {int(self.step.numpy())}: "
+                f"{', '.join(f'{k}={logs[k]}' for k in bad)}. The last checkpoint is "
+                "kept; lower the learning rate, try --loss lsgan or --precision float32."
+            )
+        return logs
+
+    def _check_batch(self, batch):
+        if self._checked:
+            return
+        values = self.strategy.experimental_local_results(batch)
+        rank = len(values[0].shape)
+        expected = 5 if self.video_mode else 4
+        if rank != expected:
+            kind = "clips (batch, T, H, W, C)" if self.video_mode else "frames (batch, H, W, C)"
+            raise ValueError(
+                f"Expected batches of {kind}, received: shape={tuple(values[0].shape)}"
+            )
+        want = tuple(self.discriminator.input_shape[1:])
+        if tuple(values[0].shape[-3:]) != want:
+            raise ValueError(
+                f"Expected frames of shape {want} to match the models, received: "
+                f"{tuple(values[0].shape[-3:])}; build the models with this frame_size."
+            )
+        self._checked = True
+
+    _checked = False
+    _last_saved = -1
+
+    # --- Checkpoints -------------------------------------------------------------------
+
+    def save(self):
+        """Writes a checkpoint if weights are finite; returns its path (or None).
+
+        Raises:
+            NonFiniteError: if a weight is NaN or Inf (nothing is written).
+        """
+        if self.manager is None:
+            return None
+        for var in self.g_variables + self.d_variables:
+            if not np.all(np.isfinite(var.numpy())):
+                raise NonFiniteError(
+                    f"Not saving a checkpoint: weight {var.path} is not finite."
+                )
+        step = int(self.step.numpy())
+        path = self.manager.save(checkpoint_number=step)
+        self._last_saved = step
+        return path
+
+    def restore(self, path=None):
+        """Restores the latest checkpoint (or `path`); returns the step reached.
+
+        Returns 0 when there is no checkpoint to restore.
+        """
+        path = path or (self.manager.latest_checkpoint if self.manager else None)
+        if not path:
+            return 0
+        self.checkpoint.restore(path).assert_existing_objects_matched()
+        self._last_saved = int(self.step.numpy())
+        return self._last_saved
+
+    # --- Sampling ---------------------------------------------------------------------
+
+    def generate(self, n, seed=None, num_frames=None, first_frame=None):
+        """Generates frames or videos with the models in inference mode.
+
+        Args:
+            n: int. Number of samples.
+            seed: int or None. The same seed gives the same samples; None draws new
+                noise from the trainer's seed generator.
+            num_frames: int or None. None: frames `(n, H, W, C)` from G. An int:
+                videos `(n, num_frames, H, W, C)`, rolled out by the residual
+                generator in video mode, a latent walk in frame mode.
+            first_frame: array `(n, H, W, C)` in [-1, 1], or None. Video mode: start
+                the rollout from these frames (image-to-video).
+
+        Returns:
+            `np.ndarray` float32 in [-1, 1].
+        """
+        noise = sampling.sample_noise(n, self.z_dim, seed if seed is not None else self.sample_seed)
+        if num_frames is None:
+            return keras.ops.convert_to_numpy(self.generator(noise, training=False))
+        if not self.video_mode:
+            end = sampling.sample_noise(n, self.z_dim, None if seed is None else seed + 1)
+            return sampling.latent_walk(self.generator, noise, end, num_frames).numpy()
+        if first_frame is None:
+            video = sampling.video_from_noise(
+                self.generator, self.residual_generator, noise, num_frames
+            )
+        else:
+            video = sampling.rollout(self.residual_generator, first_frame, noise, num_frames)
+        return video.numpy()
+
+
+class _sigterm_as_interrupt:
+    """Turns SIGTERM into KeyboardInterrupt while training, so `finally` saves."""
+
+    def __enter__(self):
+        self._previous = None
+        try:
+            self._previous = signal.signal(signal.SIGTERM, self._raise)
+        except ValueError:  # not in the main thread
+            pass
+        return self
+
+    @staticmethod
+    def _raise(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGTERM, self._previous)
+        return False
+

@@ -1,0 +1,266 @@
+"""Reading and writing frames and videos with OpenCV (and Pillow for GIF).
+
+Tensor convention: a video is `(frames, height, width, channels)` and a batch of
+videos `(batch, frames, height, width, channels)`, float32 in [-1, 1] and RGB
+inside keras_vidgan; uint8 [0, 255] RGB at the file boundary. OpenCV's BGR order
+never leaves this module.
+"""
+
+import os
+import tempfile
+
+import cv2
+import numpy as np
+
+__all__ = [
+    "to_uint8",
+    "to_unit_range",
+    "read_frames",
+    "write_video",
+    "write_gif",
+    "save_grid",
+    "grid",
+    "write_any",
+    "VIDEO_WRITERS",
+]
+
+# Container extension -> FourCC that OpenCV's FFMPEG backend writes here (H.264
+# cannot be written by opencv-python's build: `avc1` fails to open).
+VIDEO_WRITERS = {".mp4": "mp4v", ".avi": "MJPG", ".mkv": "FFV1", ".mov": "mp4v"}
+
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # FFmpeg's noise on stderr
+
+
+def to_uint8(frames):
+    """Maps float frames in [-1, 1] to uint8 [0, 255] (rounded, clipped).
+
+    Args:
+        frames: array-like of any shape, float in [-1, 1].
+
+    Returns:
+        `np.ndarray` of uint8, same shape.
+    """
+    frames = np.asarray(frames, dtype=np.float32)
+    return np.clip(np.rint((frames + 1.0) * 127.5), 0, 255).astype(np.uint8)
+
+
+def to_unit_range(frames):
+    """Maps uint8 frames [0, 255] to float32 in [-1, 1].
+
+    Args:
+        frames: array-like of uint8, any shape.
+
+    Returns:
+        `np.ndarray` of float32, same shape.
+    """
+    return np.asarray(frames, dtype=np.float32) / 127.5 - 1.0
+
+
+def _as_rgb(frame):
+    """Converts an OpenCV frame (gray, BGR or BGRA) to RGB uint8."""
+    if frame.ndim == 2 or frame.shape[-1] == 1:
+        return cv2.cvtColor(frame, cv2.COLOR_GRAY2RGB)
+    if frame.shape[-1] == 4:
+        return cv2.cvtColor(frame, cv2.COLOR_BGRA2RGB)
+    return cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+
+
+def _as_uint8(frame):
+    """Scales 16-bit or float frames that some decoders return to uint8."""
+    if frame.dtype == np.uint8:
+        return frame
+    if frame.dtype == np.uint16:
+        return (frame >> 8).astype(np.uint8)
+    return np.clip(frame * 255.0, 0, 255).astype(np.uint8)
+
+
+def read_frames(path, max_frames=None, frame_step=1):
+    """Yields the RGB uint8 frames of a video file, one at a time.
+
+    Frames are decoded one by one, so memory stays bounded whatever the length of
+    the video. Grayscale and alpha frames are converted to RGB.
+
+    Args:
+        path: str or path-like. Video file.
+        max_frames: int or None. Stop after this many yielded frames.
+        frame_step: int. Yield every `frame_step`-th decoded frame. Defaults to 1.
+
+    Yields:
+        `np.ndarray` `(height, width, 3)` uint8 RGB.
+
+    Raises:
+        FileNotFoundError: if `path` does not exist.
+        ValueError: if OpenCV cannot open `path` as a video.
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"Expected a video file, received: path={path!r}")
+    capture = cv2.VideoCapture(path)
+    try:
+        if not capture.isOpened():
+            raise ValueError(
+                f"OpenCV cannot open {path!r} as a video (not a video, or corrupt)."
+            )
+        index = yielded = 0
+        while max_frames is None or yielded < max_frames:
+            ok, frame = capture.read()
+            if not ok or frame is None:
+                break
+            if index % frame_step == 0:
+                yield _as_rgb(_as_uint8(frame))
+                yielded += 1
+            index += 1
+    finally:
+        capture.release()
+
+
+def _atomic_target(path):
+    """A temporary path beside `path` with the same extension."""
+    folder = os.path.dirname(os.path.abspath(path)) or "."
+    os.makedirs(folder, exist_ok=True)
+    suffix = os.path.splitext(path)[1]
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=folder)
+    os.close(fd)
+    return tmp
+
+
+def _video_uint8(frames):
+    frames = np.asarray(frames)
+    if frames.dtype != np.uint8:
+        frames = to_uint8(frames)
+    if frames.ndim != 4 or frames.shape[-1] not in (1, 3):
+        raise ValueError(
+            "Expected frames of shape (frames, height, width, 1 or 3), "
+            f"received: shape={frames.shape}"
+        )
+    if len(frames) == 0:
+        raise ValueError("Expected at least one frame, received: 0 frames")
+    if frames.shape[-1] == 1:
+        frames = np.repeat(frames, 3, axis=-1)
+    return frames
+
+
+def write_video(path, frames, fps=8.0):
+    """Writes frames to a video file; the codec follows the extension.
+
+    `.mp4`/`.mov`: MPEG-4 Part 2 (`mp4v`), `.avi`: Motion JPEG, `.mkv`: FFV1
+    (lossless). The file appears only when complete (written beside, then renamed).
+
+    Args:
+        path: str or path-like. Output file, with one of the extensions above.
+        frames: array `(frames, height, width, 3)`, float in [-1, 1] or uint8 RGB.
+        fps: float. Frames per second. Defaults to 8.
+
+    Returns:
+        The path written, as a str.
+
+    Raises:
+        ValueError: for an unknown extension, a bad shape, or a codec OpenCV
+            cannot open here.
+    """
+    path = os.fspath(path)
+    ext = os.path.splitext(path)[1].lower()
+    if ext not in VIDEO_WRITERS:
+        raise ValueError(
+            f"Expected a video extension in {sorted(VIDEO_WRITERS)} (or .gif), "
+            f"received: {path!r}"
+        )
+    frames = _video_uint8(frames)
+    height, width = frames.shape[1:3]
+    tmp = _atomic_target(path)
+    writer = cv2.VideoWriter(
+        tmp, cv2.VideoWriter_fourcc(*VIDEO_WRITERS[ext]), float(fps), (width, height)
+    )
+    try:
+        if not writer.isOpened():
+            raise ValueError(
+                f"OpenCV cannot write {VIDEO_WRITERS[ext]!r} into {ext} here; "
+                "use .mp4, .avi or .mkv."
+            )
+        for frame in frames:
+            writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+        writer.release()
+        os.replace(tmp, path)
+    finally:
+        writer.release()
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+def write_gif(path, frames, fps=8.0):
+    """Writes frames as an animated GIF that loops (with Pillow).
+
+    Args:
+        path: str or path-like. Output `.gif` file.
+        frames: array `(frames, height, width, 3)`, float in [-1, 1] or uint8 RGB.
+        fps: float. Frames per second. Defaults to 8.
+
+    Returns:
+        The path written, as a str.
+    """
+    from PIL import Image
+
+    path = os.fspath(path)
+    images = [Image.fromarray(frame) for frame in _video_uint8(frames)]
+    tmp = _atomic_target(path)
+    try:
+        images[0].save(
+            tmp,
+            format="GIF",
+            save_all=True,
+            append_images=images[1:],
+            duration=max(int(round(1000.0 / fps)), 20),
+            loop=0,
+        )
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+def grid(frames, columns=None):
+    """Tiles `(n, height, width, 3)` frames into one uint8 image, row by row."""
+    frames = _video_uint8(frames)
+    n, height, width, channels = frames.shape
+    columns = columns or int(np.ceil(np.sqrt(n)))
+    rows = int(np.ceil(n / columns))
+    canvas = np.zeros((rows * height, columns * width, channels), np.uint8)
+    for i, frame in enumerate(frames):
+        r, c = divmod(i, columns)
+        canvas[r * height:(r + 1) * height, c * width:(c + 1) * width] = frame
+    return canvas
+
+
+def save_grid(path, frames, columns=None):
+    """Saves frames as one PNG grid image.
+
+    Args:
+        path: str or path-like. Output `.png` file.
+        frames: array `(n, height, width, 3)`, float in [-1, 1] or uint8 RGB.
+        columns: int or None. Grid width; square-ish by default.
+
+    Returns:
+        The path written, as a str.
+    """
+    path = os.fspath(path)
+    tmp = _atomic_target(path)
+    try:
+        if not cv2.imwrite(tmp, cv2.cvtColor(grid(frames, columns), cv2.COLOR_RGB2BGR)):
+            raise ValueError(f"OpenCV could not write an image to {path!r}")
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+def write_any(path, frames, fps=8.0):
+    """Writes a video by extension: `.gif`, `.png` (a grid) or a video container."""
+    ext = os.path.splitext(os.fspath(path))[1].lower()
+    if ext == ".gif":
+        return write_gif(path, frames, fps)
+    if ext == ".png":
+        return save_grid(path, frames)
+    return write_video(path, frames, fps)

@@ -1,0 +1,37 @@
+"""Shared fixtures: small demo video folders written once per session."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+
+import pytest  # noqa: E402
+
+from keras_vidgan import data  # noqa: E402
+
+REAL_CLIPS = os.path.join(
+    os.path.dirname(__file__), "..", "..", "shared", "data", "real-clips"
+)
+
+
+@pytest.fixture(scope="session")
+def demo_dir(tmp_path_factory):
+    """Eight 48-frame 64x64 demo videos (.mp4), as `make demo` writes them."""
+    folder = tmp_path_factory.mktemp("demo")
+    data.make_demo_videos(folder, n=8, frames=48, size=64)
+    return str(folder)
+
+
+@pytest.fixture(scope="session")
+def demo_folder(demo_dir):
+    """The demo videos loaded at 16x16 (no cache)."""
+    return data.load_video_folder(demo_dir, frame_size=16, cache_dir=False)
+
+
+@pytest.fixture
+def real_clips():
+    """`../shared/data/real-clips`, or a skip where a clone does not have it."""
+    path = os.path.abspath(REAL_CLIPS)
+    if not os.path.isdir(path):
+        pytest.skip(f"real clips not present at {path} (they live beside the project)")
+    return path

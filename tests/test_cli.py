@@ -1,0 +1,66 @@
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+
+def cli(*args, check=True):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    done = subprocess.run(
+        [sys.executable, "-m", "keras_vidgan", *map(str, args)],
+        capture_output=True, text=True, env=env, timeout=600,
+    )
+    if check and done.returncode != 0:
+        raise AssertionError(f"exit {done.returncode}\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["frame", "video"])
+def test_end_to_end(tmp_path, mode):
+    videos, run, exp = tmp_path / "videos", tmp_path / "run", tmp_path / "export"
+    cli("make-demo-data", videos, "--videos", 3, "--frames", 12, "--size", 32)
+    out = cli("train", "--data", videos, "--out", run, "--mode", mode, "--steps", 3,
+              "--frame-size", 16, "--batch-size", 4, "--sample-every", 3, "--quiet", "--no-cache").stdout
+    assert "3 of 3 files used" in out and "trained to step 3" in out
+    assert json.loads((run / "config.json").read_text())["mode"] == mode
+    assert (run / "samples" / "step_0000003.png").exists()
+    cli("generate", "--run", run, "--out", tmp_path / "s.mp4", "--n", 2, "--frames", 4)
+    cli("generate", "--run", run, "--out", tmp_path / "s.gif", "--n", 2, "--frames", 4)
+    from keras_vidgan import video_io
+
+    frames = np.stack(list(video_io.read_frames(tmp_path / "s.mp4")))
+    assert frames.shape == (4, 16, 32, 3)  # 2 samples side by side
+    cli("export", "--run", run, "--out", exp)
+    report = cli("check-export", exp).stdout
+    assert "serving_default(noise)" in report and "warmup records replayed" in report
+    if mode == "video":
+        assert "image_to_video(image, noise)" in report
+        from keras_vidgan import video_io as vio
+
+        vio.save_grid(tmp_path / "img.png", np.zeros((1, 16, 16, 3), np.uint8))
+        cli("generate", "--run", run, "--out", tmp_path / "i2v.mkv", "--n", 1, "--frames", 3,
+            "--from-image", tmp_path / "img.png")
+        first = next(iter(video_io.read_frames(tmp_path / "i2v.mkv")))
+        assert first.max() == 0  # starts at the (black) image
+
+
+def test_errors_exit_nonzero_with_one_line(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    done = cli("train", "--data", empty, "--out", tmp_path / "run", check=False)
+    assert done.returncode == 2
+    assert "No usable video" in done.stderr and "Traceback" not in done.stderr
+    done = cli("generate", "--run", tmp_path / "nothing", "--out", tmp_path / "x.mp4", check=False)
+    assert done.returncode == 2 and "config.json" in done.stderr
+    done = cli("train", "--data", empty, "--out", tmp_path / "r2", "--frame-size", "48", check=False)
+    assert done.returncode == 2 and "power of two" in done.stderr
+
+
+def test_help_and_config():
+    for command in ("train", "generate", "export", "check-export", "make-demo-data", "inspect-data"):
+        assert "usage" in cli(command, "--help").stdout
+    assert json.loads(cli("config").stdout)["learning_rate"] == 2e-4

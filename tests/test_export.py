@@ -1,0 +1,115 @@
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_vidgan import config as config_lib
+from keras_vidgan import export
+
+
+@pytest.fixture(scope="module")
+def frame_models():
+    return config_lib.build_models(config_lib.RunConfig(frame_size=16, z_dim=8, g_filters=4, d_filters=4))
+
+
+@pytest.fixture(scope="module")
+def video_models():
+    return config_lib.build_models(
+        config_lib.RunConfig(mode="video", frame_size=16, z_dim=8, g_filters=4, d_filters=4)
+    )
+
+
+@pytest.fixture(scope="module")
+def frame_export(frame_models, tmp_path_factory):
+    base = tmp_path_factory.mktemp("export")
+    return export.export_saved_model(frame_models, str(base))
+
+
+def _uint8(x):
+    return np.clip(np.round((np.asarray(x) + 1) * 127.5), 0, 255).astype(np.uint8)
+
+
+def test_serving_default_equals_generator_in_a_tensorflow_only_process(frame_models, frame_export, tmp_path):
+    noise = np.random.default_rng(1).standard_normal((3, 8)).astype(np.float32)
+    np.save(tmp_path / "noise.npy", noise)
+    script = (
+        "import sys; sys.modules['keras'] = None; sys.modules['keras_vidgan'] = None\n"
+        "import numpy as np, tensorflow as tf\n"
+        f"m = tf.saved_model.load({frame_export!r})\n"
+        f"out = m.signatures['serving_default'](noise=tf.constant(np.load({str(tmp_path / 'noise.npy')!r})))\n"
+        f"np.save({str(tmp_path / 'out.npy')!r}, out['frames'].numpy())\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, capture_output=True)
+    served = np.load(tmp_path / "out.npy")
+    assert served.dtype == np.uint8 and served.shape == (3, 16, 16, 3)
+    expected = _uint8(frame_models["generator"](noise, training=False))
+    assert np.abs(served.astype(int) - expected).max() <= 1  # rounding at .5 only
+
+
+def test_check_export_reports_every_signature(frame_export):
+    report = export.check_export(frame_export)
+    assert set(report["signatures"]) == {"serving_default", "generate_seeded", "discriminate"}
+    assert report["signatures"]["serving_default"]["outputs"]["frames"][0] == "uint8"
+    assert all(s["method"] == "tensorflow/serving/predict" for s in report["signatures"].values())
+    assert report["seeded_deterministic"] and report["warmup_replayed"] == 3
+    assert "signature_def['serving_default']" in report["saved_model_cli"]
+
+
+def test_video_export_signatures(video_models, tmp_path):
+    path = export.export_saved_model(video_models, str(tmp_path), num_frames=5)
+    loaded = tf.saved_model.load(path)
+    noise = tf.random.normal((2, 8))
+    video = loaded.signatures["serving_default"](noise=noise)["video"]
+    assert video.dtype == tf.uint8 and video.shape == (2, 5, 16, 16, 3)
+    image = tf.constant(np.random.default_rng(0).integers(0, 256, (2, 16, 16, 3)), tf.uint8)
+    from_image = loaded.signatures["image_to_video"](image=image, noise=noise)["video"].numpy()
+    np.testing.assert_array_equal(from_image[:, 0], image.numpy())  # starts at the image
+    seeded = loaded.signatures["generate_seeded"]
+    a = seeded(seeds=tf.constant([1, 2], tf.int64))["video"].numpy()
+    b = seeded(seeds=tf.constant([2], tf.int64))["video"].numpy()
+    np.testing.assert_array_equal(a[1], b[0])  # a row depends only on its seed
+    assert not np.array_equal(a[0], a[1])
+
+
+def test_auto_version_and_no_overwrite(frame_models, tmp_path):
+    first = export.export_saved_model(frame_models, str(tmp_path))
+    second = export.export_saved_model(frame_models, str(tmp_path))
+    assert os.path.basename(first) == "1" and os.path.basename(second) == "2"
+    with pytest.raises(FileExistsError, match="overwrite"):
+        export.export_saved_model(frame_models, str(tmp_path), version=2)
+    export.export_saved_model(frame_models, str(tmp_path), version=2, overwrite=True)
+    assert sorted(os.listdir(tmp_path)) == ["1", "2"]  # no temporary folders left
+
+
+def test_failure_mid_export_leaves_no_version(frame_models, tmp_path, monkeypatch):
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(export, "_warmup_requests", broken)
+    with pytest.raises(OSError, match="disk full"):
+        export.export_saved_model(frame_models, str(tmp_path))
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "noise, message",
+    [
+        (np.zeros((2, 5), np.float32), "wrong length"),
+        (np.full((1, 8), np.nan, np.float32), "NaN or Inf"),
+        (np.zeros((300, 8), np.float32), "cap of 256"),
+    ],
+)
+def test_bad_requests_get_invalid_argument(frame_export, noise, message):
+    fn = tf.saved_model.load(frame_export).signatures["serving_default"]
+    with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+        fn(noise=tf.constant(noise))
+
+
+def test_discriminate_is_sigmoid_of_logits(frame_models, frame_export):
+    frames = np.random.default_rng(2).integers(0, 256, (2, 16, 16, 3)).astype(np.uint8)
+    served = tf.saved_model.load(frame_export).signatures["discriminate"](frames=tf.constant(frames))
+    logits = frame_models["discriminator"](frames.astype(np.float32) / 127.5 - 1, training=False)
+    np.testing.assert_allclose(served["probability"].numpy(), tf.sigmoid(logits[:, 0]).numpy(), atol=1e-5)

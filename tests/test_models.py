@@ -1,0 +1,75 @@
+import keras
+import numpy as np
+import pytest
+
+from keras_vidgan import models
+
+
+@pytest.mark.parametrize("frame_size", [16, 32, 64, 128])
+def test_generator_and_discriminator_shapes(frame_size):
+    g = models.build_generator(z_dim=8, frame_size=frame_size, base_filters=4)
+    d = models.build_discriminator(frame_size=frame_size, base_filters=4)
+    frames = g(np.random.randn(3, 8).astype("float32"), training=False)
+    assert tuple(frames.shape) == (3, frame_size, frame_size, 3)
+    assert np.all(np.abs(frames) <= 1.0)
+    assert tuple(d(frames, training=False).shape) == (3, 1)
+
+
+def test_document_design_corrected():
+    """Sequential, named inputs, Dense->Reshape->ConvT+BN+ReLU->tanh; no BN before tanh."""
+    g = models.build_generator()
+    d = models.build_discriminator()
+    assert isinstance(g, keras.Sequential) and isinstance(d, keras.Sequential)
+    assert g.inputs[0].name == "noise" and d.inputs[0].name == "frames"
+    kinds = [type(layer).__name__ for layer in g.layers]
+    assert kinds[:4] == ["Dense", "BatchNormalization", "ReLU", "Reshape"]
+    assert kinds.count("Conv2DTranspose") == 4  # 4x4 -> 64x64 (listing defect 2)
+    assert kinds[-2:] == ["Conv2D", "Activation"]  # listing defects 3-4
+    assert g.layers[-1].get_config()["activation"] == "tanh"
+    assert g.get_layer("reshape").output.shape[1:] == (4, 4, 256)  # listing defect 1
+    assert d.layers[-1].get_config()["activation"] == "linear"  # logits
+
+
+def test_with_sigmoid_is_probability_sharing_weights():
+    d = models.build_discriminator(frame_size=16, base_filters=4)
+    p = models.with_sigmoid(d)
+    x = np.random.uniform(-1, 1, (2, 16, 16, 3)).astype("float32")
+    logits = keras.ops.convert_to_numpy(d(x, training=False))
+    probs = keras.ops.convert_to_numpy(p(x, training=False))
+    np.testing.assert_allclose(probs, 1 / (1 + np.exp(-logits)), rtol=1e-5)
+    assert len(p.trainable_weights) == len(d.trainable_weights)
+
+
+@pytest.mark.parametrize("bad", [8, 24, 100])
+def test_bad_frame_size_is_a_clear_error(bad):
+    with pytest.raises(ValueError, match="power of two"):
+        models.build_generator(frame_size=bad)
+
+
+def test_mixed_precision_outputs_stay_float32():
+    g = models.build_generator(z_dim=8, frame_size=16, base_filters=4, dtype="mixed_bfloat16")
+    d = models.build_discriminator(frame_size=16, base_filters=4, dtype="mixed_bfloat16")
+    frames = g(np.zeros((1, 8), "float32"))
+    assert frames.dtype == "float32" and d(frames).dtype == "float32"
+    assert g.get_layer("up0").compute_dtype == "bfloat16"
+
+
+def test_residual_generator_zero_residual_returns_input_exactly():
+    """§3.1.1 step 3: next = input frame + generated residual; zero residual -> identity."""
+    r = models.build_residual_generator(z_dim=8, frame_size=16, base_filters=4)
+    decoder = r.get_layer("residual_decoder")
+    last = decoder.get_layer("to_rgb")
+    last.set_weights([np.zeros_like(w) for w in last.get_weights()])
+    frame = np.random.uniform(-1, 1, (2, 16, 16, 3)).astype("float32")
+    out = r({"noise": np.random.randn(2, 8).astype("float32"), "frame": frame}, training=False)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(out), frame)
+    assert sorted(i.name for i in r.inputs) == ["frame", "noise"]
+
+
+def test_temporal_discriminator_on_frame_pairs():
+    t = models.build_temporal_discriminator(frame_size=16, base_filters=4)
+    videos = np.random.uniform(-1, 1, (2, 5, 16, 16, 3)).astype("float32")
+    pairs = keras.ops.convert_to_numpy(models.frame_pairs(videos))
+    assert pairs.shape == (8, 16, 16, 6)
+    np.testing.assert_allclose(pairs[1, ..., 3:], videos[0, 2] - videos[0, 1], atol=1e-6)
+    assert tuple(t(pairs).shape) == (8, 1)
