@@ -121,26 +121,28 @@ class RunConfig:
         return dataclasses.replace(self, **changes)
 
 
-def build_models(config):
+def build_models(config, sync_bn=False):
     """Builds the run's models (uninitialised weights) from a `RunConfig`.
+
+    Args:
+        config: `RunConfig`.
+        sync_bn: bool. Synchronised BatchNorm, for several replicas.
 
     Returns:
         Dict with `generator` and `discriminator`, plus `residual_generator` and
         `temporal_discriminator` in video mode.
     """
-    dtype = keras.DTypePolicy(config.precision)
-    size, z = config.frame_size, config.z_dim
+    common = {"dtype": keras.DTypePolicy(config.precision), "sync_bn": sync_bn}
+    size, z, gf, df = config.frame_size, config.z_dim, config.g_filters, config.d_filters
     built = {
-        "generator": models.build_generator(z, size, base_filters=config.g_filters, dtype=dtype),
-        "discriminator": models.build_discriminator(
-            size, base_filters=config.d_filters, dtype=dtype
-        ),
+        "generator": models.build_generator(z, size, base_filters=gf, **common),
+        "discriminator": models.build_discriminator(size, base_filters=df, **common),
     }
     if config.mode == "video":
         built["residual_generator"] = models.build_residual_generator(
-            z, size, base_filters=config.g_filters, dtype=dtype
+            z, size, base_filters=gf, **common
         )
         built["temporal_discriminator"] = models.build_temporal_discriminator(
-            size, base_filters=config.d_filters, dtype=dtype
+            size, base_filters=df, **common
         )
     return built

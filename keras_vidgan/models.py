@@ -38,8 +38,14 @@ def _widths(n_stages, base_filters):
     return [base_filters * 2**i for i in range(n_stages + 1)]
 
 
+def _batch_norm(name, dtype, synchronized):
+    # synchronized: batch statistics over all replicas, so that N replicas train as
+    # one device would on the global batch (tf.distribute).
+    return layers.BatchNormalization(dtype=dtype, synchronized=synchronized, name=name)
+
+
 def _upsampling_stack(
-    z_dim, frame_size, channels, base_filters, dtype, input_name, name
+    z_dim, frame_size, channels, base_filters, dtype, input_name, name, sync_bn=False
 ):
     """Dense -> Reshape(4, 4, C) -> [Conv2DTranspose + BN + ReLU] x n -> Conv2D -> tanh."""
     n_stages = _check_frame_size(frame_size)
@@ -48,7 +54,7 @@ def _upsampling_stack(
     model.add(keras.Input(shape=(z_dim,), name=input_name))
     # listing defect 1: Dense(128) cannot become (4, 4, 128); project to 4*4*C.
     model.add(layers.Dense(4 * 4 * widths[0], use_bias=False, dtype=dtype, name="project"))
-    model.add(layers.BatchNormalization(dtype=dtype, name="project_bn"))
+    model.add(_batch_norm("project_bn", dtype, sync_bn))
     model.add(layers.ReLU(dtype=dtype, name="project_relu"))
     model.add(layers.Reshape((4, 4, widths[0]), dtype=dtype, name="reshape"))
     # listing defect 2: one stride-2 stage per doubling, up to frame_size (not 16x16).
@@ -59,7 +65,7 @@ def _upsampling_stack(
                 dtype=dtype, name=f"up{i}",
             )
         )
-        model.add(layers.BatchNormalization(dtype=dtype, name=f"up{i}_bn"))
+        model.add(_batch_norm(f"up{i}_bn", dtype, sync_bn))
         # listing defect 4: a non-linearity after every transposed convolution.
         model.add(layers.ReLU(dtype=dtype, name=f"up{i}_relu"))
     # listing defect 4: no BatchNorm right before tanh; listing defect 3: tanh is an
@@ -70,7 +76,13 @@ def _upsampling_stack(
 
 
 def build_generator(
-    z_dim=100, frame_size=64, channels=3, base_filters=16, dtype=None, name="generator"
+    z_dim=100,
+    frame_size=64,
+    channels=3,
+    base_filters=16,
+    dtype=None,
+    sync_bn=False,
+    name="generator",
 ):
     """Builds the frame generator of §3.1.1 (steps 1-2), corrected.
 
@@ -88,6 +100,8 @@ def build_generator(
             twice as wide (64x64: 256 at 4x4, then 128, 64, 32, 16). Defaults to 16.
         dtype: str or `keras.DTypePolicy`. Layer dtype policy, e.g.
             `"mixed_bfloat16"`; the output stays float32. Defaults to the global policy.
+        sync_bn: bool. Synchronise BatchNorm statistics across replicas under a
+            `tf.distribute` strategy. Defaults to False.
         name: str. Model name. Defaults to `"generator"`.
 
     Returns:
@@ -104,12 +118,12 @@ def build_generator(
     ```
     """
     return _upsampling_stack(
-        z_dim, frame_size, channels, base_filters, dtype, "noise", name
+        z_dim, frame_size, channels, base_filters, dtype, "noise", name, sync_bn
     )
 
 
 def _downsampling_stack(
-    frame_size, channels, base_filters, batch_norm, dtype, input_name, name
+    frame_size, channels, base_filters, batch_norm, dtype, input_name, name, sync_bn=False
 ):
     """[Conv2D stride 2 + (BN) + LeakyReLU(0.2)] down to 4x4 -> Flatten."""
     n_stages = _check_frame_size(frame_size)
@@ -124,7 +138,7 @@ def _downsampling_stack(
         )
         # §3.1.2: convolution + batch normalization; not on the first layer (DCGAN).
         if batch_norm and i > 0:
-            model.add(layers.BatchNormalization(dtype=dtype, name=f"down{i}_bn"))
+            model.add(_batch_norm(f"down{i}_bn", dtype, sync_bn))
         # listing defect 3: LeakyReLU is imported from keras.layers.
         model.add(layers.LeakyReLU(negative_slope=0.2, dtype=dtype, name=f"down{i}_lrelu"))
     model.add(layers.Flatten(dtype=dtype, name="flatten"))
@@ -137,6 +151,7 @@ def build_discriminator(
     base_filters=32,
     batch_norm=True,
     dtype=None,
+    sync_bn=False,
     name="discriminator",
 ):
     """Builds the frame discriminator of §3.1.2, returning logits.
@@ -156,6 +171,8 @@ def build_discriminator(
         batch_norm: bool. Whether to add BatchNorm (§3.1.2). Defaults to True.
         dtype: str or `keras.DTypePolicy`. Layer dtype policy; the logit stays
             float32. Defaults to the global policy.
+        sync_bn: bool. Synchronise BatchNorm statistics across replicas. Defaults
+            to False.
         name: str. Model name. Defaults to `"discriminator"`.
 
     Returns:
@@ -166,7 +183,7 @@ def build_discriminator(
         ValueError: if `frame_size` is not a power of two >= 16.
     """
     model = _downsampling_stack(
-        frame_size, channels, base_filters, batch_norm, dtype, "frames", name
+        frame_size, channels, base_filters, batch_norm, dtype, "frames", name, sync_bn
     )
     model.add(layers.Dense(1, dtype="float32", name="logit"))
     return model
@@ -196,6 +213,7 @@ def build_residual_generator(
     base_filters=16,
     feature_dim=128,
     dtype=None,
+    sync_bn=False,
     name="residual_generator",
 ):
     """Builds the residual next-frame generator of §3.1.1 step 3.
@@ -222,6 +240,8 @@ def build_residual_generator(
         feature_dim: int. Length of the frame feature vector. Defaults to 128.
         dtype: str or `keras.DTypePolicy`. Layer dtype policy. Defaults to the
             global policy.
+        sync_bn: bool. Synchronise BatchNorm statistics across replicas. Defaults
+            to False.
         name: str. Model name. Defaults to `"residual_generator"`.
 
     Returns:
@@ -236,14 +256,14 @@ def build_residual_generator(
     ```
     """
     encoder = _downsampling_stack(
-        frame_size, channels, 2 * base_filters, True, dtype, "frame", "frame_encoder"
+        frame_size, channels, 2 * base_filters, True, dtype, "frame", "frame_encoder", sync_bn
     )
     encoder.add(layers.Dense(feature_dim, use_bias=False, dtype=dtype, name="features"))
-    encoder.add(layers.BatchNormalization(dtype=dtype, name="features_bn"))
+    encoder.add(_batch_norm("features_bn", dtype, sync_bn))
     encoder.add(layers.ReLU(dtype=dtype, name="features_relu"))
     decoder = _upsampling_stack(
         z_dim + feature_dim, frame_size, channels, base_filters, dtype, "code",
-        "residual_decoder",
+        "residual_decoder", sync_bn,
     )
     noise = keras.Input(shape=(z_dim,), name="noise")
     frame = keras.Input(shape=(frame_size, frame_size, channels), name="frame")
@@ -259,6 +279,7 @@ def build_temporal_discriminator(
     base_filters=32,
     batch_norm=True,
     dtype=None,
+    sync_bn=False,
     name="temporal_discriminator",
 ):
     """Builds a critic of motion that judges pairs of consecutive frames.
@@ -274,6 +295,8 @@ def build_temporal_discriminator(
         batch_norm: bool. Whether to add BatchNorm. Defaults to True.
         dtype: str or `keras.DTypePolicy`. Layer dtype policy. Defaults to the
             global policy.
+        sync_bn: bool. Synchronise BatchNorm statistics across replicas. Defaults
+            to False.
         name: str. Model name. Defaults to `"temporal_discriminator"`.
 
     Returns:
@@ -281,7 +304,7 @@ def build_temporal_discriminator(
         frame_size, 2 * channels)` and output logits `(batch, 1)` float32.
     """
     model = _downsampling_stack(
-        frame_size, 2 * channels, base_filters, batch_norm, dtype, "frame_pairs", name
+        frame_size, 2 * channels, base_filters, batch_norm, dtype, "frame_pairs", name, sync_bn
     )
     model.add(layers.Dense(1, dtype="float32", name="logit"))
     return model

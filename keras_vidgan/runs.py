@@ -36,7 +36,7 @@ def make_trainer(config, run_dir=None, strategy=None):
     strategy = strategy or tf.distribute.get_strategy()
     keras.utils.set_random_seed(config.seed)  # initial weights follow the seed
     with strategy.scope():
-        built = config_lib.build_models(config)
+        built = config_lib.build_models(config, sync_bn=strategy.num_replicas_in_sync > 1)
         trainer = Trainer(
             built["generator"],
             built["discriminator"],

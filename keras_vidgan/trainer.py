@@ -6,7 +6,10 @@ own here. listing defect 9: gradients are taken after the tapes close, the step 
 """
 
 import math
+import os
+import shutil
 import signal
+import tempfile
 
 import keras
 import numpy as np
@@ -28,8 +31,18 @@ def adam(learning_rate=2e-4, beta_1=0.5):
     return keras.optimizers.Adam(learning_rate=learning_rate, beta_1=beta_1)
 
 
-def _is_mixed_float16(model):
-    return getattr(model.dtype_policy, "name", "") == "mixed_float16"
+def _is_chief(strategy):
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not getattr(resolver, "task_type", None):
+        return True
+    return resolver.task_type in ("chief", None) or (
+        resolver.task_type == "worker" and resolver.task_id == 0
+    )
+
+
+def _computes_in_float16(model):
+    """True if any layer computes in float16 (needs loss scaling)."""
+    return any(getattr(layer, "compute_dtype", None) == "float16" for layer in model._flatten_layers())
 
 
 class Trainer:
@@ -152,7 +165,7 @@ class Trainer:
         return [v for m in models if m is not None for v in m.trainable_variables]
 
     def _prepare(self, optimizer, variables):
-        if _is_mixed_float16(self.generator) and not isinstance(
+        if _computes_in_float16(self.generator) and not isinstance(
             optimizer, keras.optimizers.LossScaleOptimizer
         ):
             optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
@@ -162,13 +175,17 @@ class Trainer:
     # --- The training step ----------------------------------------------------------
 
     def _noise(self, batch):
+        """Noise for this replica's `batch` rows of the global batch.
+
+        The global batch's noise is drawn from `(seed, step)` and each replica takes
+        its own rows, so N replicas see exactly the noise one device would.
+        """
+        replicas = self.strategy.num_replicas_in_sync
         replica = tf.distribute.get_replica_context()
-        replica_id = replica.replica_id_in_sync_group if replica else 0
-        counter = self.step * self.strategy.num_replicas_in_sync + tf.cast(
-            replica_id, tf.int64
-        )
-        seed = tf.stack([tf.constant(self.seed, tf.int64), counter])
-        return tf.random.stateless_normal((batch, self.z_dim), seed=seed)
+        index = replica.replica_id_in_sync_group if replica else 0
+        seed = tf.stack([tf.constant(self.seed, tf.int64), self.step])
+        noise = tf.random.stateless_normal((batch * replicas, self.z_dim), seed=seed)
+        return noise[index * batch:(index + 1) * batch]
 
     def _frame_losses(self, real):
         """Frame mode: the document's GAN on a batch of frames."""
@@ -318,9 +335,33 @@ class Trainer:
         return history
 
     def _distribute(self, dataset):
-        if isinstance(self.strategy, tf.distribute.Strategy) and self.strategy.num_replicas_in_sync > 1:
-            return self.strategy.experimental_distribute_dataset(dataset)
-        return dataset
+        """Splits each global batch into per-replica slices, in replica order.
+
+        Replica r of N gets rows `[r * b, (r + 1) * b)` of every global batch, on
+        every worker, so that distributed training sees the same examples (and the
+        same noise, see `_noise`) as one device. Each worker reads the whole dataset:
+        keep it deterministic (a seed for the shuffle).
+        """
+        replicas = self.strategy.num_replicas_in_sync
+        if replicas == 1:
+            return dataset
+
+        def per_worker(context):
+            local = replicas // context.num_input_pipelines
+            first = context.input_pipeline_id * local
+
+            def split(batch):
+                with tf.control_dependencies([tf.debugging.assert_equal(
+                    tf.shape(batch)[0] % replicas, 0,
+                    message=f"the global batch size must be divisible by the {replicas} replicas",
+                )]):
+                    parts = tf.reshape(batch, tf.concat([[replicas, -1], tf.shape(batch)[1:]], 0))
+                return tf.data.Dataset.from_tensor_slices(parts[first:first + local])
+
+            return dataset.flat_map(split)
+
+        options = tf.distribute.InputOptions(experimental_fetch_to_device=False)
+        return self.strategy.distribute_datasets_from_function(per_worker, options)
 
     def _run_one(self, iterator):
         batch = next(iterator)
@@ -374,6 +415,15 @@ class Trainer:
                     f"Not saving a checkpoint: weight {var.path} is not finite."
                 )
         step = int(self.step.numpy())
+        if not _is_chief(self.strategy):
+            # Every worker must take part in a multi-worker save; only the chief keeps it.
+            scratch = tempfile.mkdtemp(prefix="keras_vidgan_worker_")
+            try:
+                self.checkpoint.write(os.path.join(scratch, "ckpt"))
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
+            self._last_saved = step
+            return None
         path = self.manager.save(checkpoint_number=step)
         self._last_saved = step
         return path

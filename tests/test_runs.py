@@ -1,0 +1,135 @@
+"""Training runs one can leave running: resume, kill -9, SIGTERM, logs, samples, seeds."""
+
+import glob
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_vidgan import config as config_lib
+from keras_vidgan import runs
+
+TINY = dict(frame_size=16, z_dim=8, g_filters=4, d_filters=4, batch_size=4)
+
+
+def _config(data, **kwargs):
+    return config_lib.RunConfig(data=data, **{**TINY, **kwargs})
+
+
+def _train_cmd(data, run, *extra):
+    return [sys.executable, "-m", "keras_vidgan", "train", "--data", str(data), "--out", str(run),
+            "--frame-size", "16", "--batch-size", "4", "--quiet", "--no-cache", *map(str, extra)]
+
+
+def _wait_for_checkpoint(run, at_least, proc, timeout=300):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        latest = tf.train.latest_checkpoint(os.path.join(run, "checkpoints"))
+        if latest and int(latest.rsplit("-", 1)[1]) >= at_least:
+            return int(latest.rsplit("-", 1)[1])
+        assert proc.poll() is None, proc.communicate()[1][-2000:]
+        time.sleep(0.05)
+    raise AssertionError("no checkpoint appeared in time")
+
+
+@pytest.mark.slow
+def test_sigkill_mid_run_resumes_losing_at_most_one_interval(demo_dir, tmp_path):
+    run = tmp_path / "run"
+    proc = subprocess.Popen(_train_cmd(demo_dir, run, "--steps", 100000, "--checkpoint-every", 20,
+                                       "--sample-every", 0),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    saved = _wait_for_checkpoint(run, 40, proc)
+    proc.send_signal(signal.SIGKILL)  # no chance to save: only checkpoints survive
+    proc.wait()
+    config, trainer = runs.load_trainer(str(run))
+    restored = int(trainer.step.numpy())
+    assert restored >= saved  # the newest complete checkpoint is intact
+    assert int(trainer.g_optimizer.iterations.numpy()) == restored
+    assert int(trainer.d_optimizer.iterations.numpy()) == restored
+    done = subprocess.run(_train_cmd(demo_dir, run, "--steps", restored + 5),
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"Restored step {restored}" in done.stdout
+    _, resumed = runs.load_trainer(str(run))
+    assert int(resumed.step.numpy()) == restored + 5
+    assert int(resumed.g_optimizer.iterations.numpy()) == restored + 5
+
+
+@pytest.mark.slow
+def test_sigterm_saves_a_checkpoint_and_exits_130(demo_dir, tmp_path):
+    run = tmp_path / "run"
+    proc = subprocess.Popen(_train_cmd(demo_dir, run, "--steps", 100000, "--checkpoint-every", 1000,
+                                       "--sample-every", 0),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 300
+    while not glob.glob(str(run / "logs" / "*")) and time.time() < deadline:
+        time.sleep(0.1)  # the TensorBoard writer exists once training started
+    time.sleep(2)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr[-2000:]
+    assert "interrupted" in stderr
+    latest = tf.train.latest_checkpoint(str(run / "checkpoints"))
+    assert latest is not None and int(latest.rsplit("-", 1)[1]) > 0
+
+
+def test_resume_reads_the_run_config(demo_dir, tmp_path):
+    run = str(tmp_path / "run")
+    runs.train_run(_config(demo_dir, steps=2, sample_every=0), run, quiet=True, log=lambda s: None,
+                   cache_dir=False)
+    messages = []
+    trainer, history = runs.train_run(config_lib.RunConfig(), run, steps=4, quiet=True,
+                                      log=messages.append, cache_dir=False)
+    assert any("Restored step 2" in m for m in messages)
+    assert int(trainer.step.numpy()) == 4 and len(history["d_loss"]) == 2
+    assert trainer.generator.output_shape[1] == 16  # from config.json, not the defaults
+
+
+def test_resume_with_other_settings_is_refused(demo_dir, tmp_path):
+    run = tmp_path / "run"
+    runs.train_run(_config(demo_dir, steps=1, sample_every=0), str(run), quiet=True,
+                   log=lambda s: None, cache_dir=False)
+    done = subprocess.run(_train_cmd(demo_dir, run, "--loss", "lsgan"), capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 2 and "existing run with other settings" in done.stderr
+
+
+def test_same_seed_same_first_losses(demo_dir, tmp_path):
+    histories = [
+        runs.train_run(_config(demo_dir, steps=3, seed=5, sample_every=0), str(tmp_path / f"r{i}"),
+                       quiet=True, log=lambda s: None, cache_dir=False)[1]
+        for i in range(2)
+    ]
+    np.testing.assert_allclose(histories[0]["d_loss"], histories[1]["d_loss"], rtol=1e-5)
+    np.testing.assert_allclose(histories[0]["g_loss"], histories[1]["g_loss"], rtol=1e-5)
+
+
+def test_tensorboard_scalars_and_samples(demo_dir, tmp_path):
+    run = tmp_path / "run"
+    runs.train_run(_config(demo_dir, mode="video", steps=4, log_every=2, sample_every=2,
+                           num_frames=3), str(run), quiet=True, log=lambda s: None, cache_dir=False)
+    tags = set()
+    for path in glob.glob(str(run / "logs" / "events.*")):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            tags.update(v.tag for v in event.summary.value)
+    assert {"d_loss", "g_loss", "d_real", "d_fake", "d_grad_norm", "g_grad_norm",
+            "steps_per_second", "t_real", "t_fake", "samples"} <= tags
+    names = sorted(os.listdir(run / "samples"))
+    assert {"step_0000002.png", "step_0000002.gif", "step_0000004.png", "progress.gif"} <= set(names)
+
+
+@pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
+def test_precision_runs(demo_dir, tmp_path, precision):
+    trainer, history = runs.train_run(_config(demo_dir, steps=2, precision=precision, sample_every=0),
+                                      str(tmp_path / "run"), quiet=True, log=lambda s: None,
+                                      cache_dir=False)
+    assert np.isfinite(history["d_loss"]).all()
+    scaled = precision == "mixed_float16"
+    import keras
+
+    assert isinstance(trainer.g_optimizer, keras.optimizers.LossScaleOptimizer) == scaled
