@@ -56,7 +56,22 @@ def _add_train(sub):
     p.add_argument("--cache-dir", help="frame cache folder (default ~/.cache/keras_vidgan/frames)")
     p.add_argument("--no-cache", action="store_true", help="decode the videos without a cache")
     p.add_argument("--quiet", action="store_true", help="log lines instead of a progress bar")
+    p.add_argument("--distribute", choices=("none", "mirrored", "multiworker"), default="none",
+                   help="tf.distribute strategy: all local GPUs (mirrored), or several machines "
+                   "described by TF_CONFIG (multiworker); --batch-size is the global batch")
     p.set_defaults(func=_train)
+
+
+def _strategy(name):
+    import tensorflow as tf
+
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multiworker":
+        if "TF_CONFIG" not in os.environ:
+            raise ValueError("--distribute multiworker needs TF_CONFIG (see README, Distribution).")
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    return None
 
 
 def _train(args):
@@ -80,7 +95,8 @@ def _train(args):
     print(f"keras-vidgan: run folder {os.path.abspath(args.out)}")
     cache = False if args.no_cache else args.cache_dir
     trainer, history = runs.train_run(
-        config, args.out, steps=args.steps, quiet=args.quiet, cache_dir=cache
+        config, args.out, steps=args.steps, quiet=args.quiet, cache_dir=cache,
+        strategy=_strategy(args.distribute),
     )
     print(f"keras-vidgan: trained to step {int(trainer.step.numpy())}; "
           f"checkpoints in {os.path.abspath(os.path.join(args.out, 'checkpoints'))}")
