@@ -113,3 +113,69 @@ def test_discriminate_is_sigmoid_of_logits(frame_models, frame_export):
     served = tf.saved_model.load(frame_export).signatures["discriminate"](frames=tf.constant(frames))
     logits = frame_models["discriminator"](frames.astype(np.float32) / 127.5 - 1, training=False)
     np.testing.assert_allclose(served["probability"].numpy(), tf.sigmoid(logits[:, 0]).numpy(), atol=1e-5)
+
+
+def test_video_signatures_equal_the_keras_models(video_models, tmp_path):
+    from keras_vidgan import sampling
+
+    path = export.export_saved_model(video_models, str(tmp_path), num_frames=4)
+    loaded = tf.saved_model.load(path)
+    noise = tf.random.normal((2, 8), seed=4)
+    expected = sampling.video_from_noise(
+        video_models["generator"], video_models["residual_generator"], noise, 4
+    )
+    served = loaded.signatures["serving_default"](noise=noise)["video"].numpy()
+    assert np.abs(served.astype(int) - _uint8(expected)).max() <= 1
+    seeds = tf.constant([5, 9], tf.int64)
+    seeded = loaded.signatures["generate_seeded"](seeds=seeds)["video"].numpy()
+    direct = sampling.video_from_noise(
+        video_models["generator"], video_models["residual_generator"],
+        export._seeded_noise(seeds, 8), 4,
+    )
+    assert np.abs(seeded.astype(int) - _uint8(direct)).max() <= 1
+    image = np.random.default_rng(3).integers(0, 256, (2, 16, 16, 3)).astype(np.uint8)
+    i2v = loaded.signatures["image_to_video"](image=tf.constant(image), noise=noise)["video"]
+    rolled = sampling.rollout(video_models["residual_generator"], image / 127.5 - 1, noise, 4)
+    assert np.abs(i2v.numpy().astype(int) - _uint8(rolled)).max() <= 1
+
+
+def test_image_of_wrong_size_is_invalid_argument(video_models, tmp_path):
+    path = export.export_saved_model(video_models, str(tmp_path), num_frames=2)
+    fn = tf.saved_model.load(path).signatures["image_to_video"]
+    with pytest.raises(tf.errors.InvalidArgumentError, match="resize first"):
+        fn(image=tf.zeros((1, 32, 32, 3), tf.uint8), noise=tf.zeros((1, 8)))
+
+
+def test_grpc_client_example_against_a_predict_service(frame_export):
+    """README's gRPC client, run against an in-process PredictionService on the export."""
+    from concurrent import futures
+
+    import grpc
+    from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
+
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
+    import grpc_client
+
+    loaded = tf.saved_model.load(frame_export)
+
+    class Service(prediction_service_pb2_grpc.PredictionServiceServicer):
+        def Predict(self, request, context):  # what TF Serving does with a request
+            fn = loaded.signatures[request.model_spec.signature_name or "serving_default"]
+            outputs = fn(**{k: tf.constant(tf.make_ndarray(v)) for k, v in request.inputs.items()})
+            response = predict_pb2.PredictResponse()
+            for key, value in outputs.items():
+                response.outputs[key].CopyFrom(tf.make_tensor_proto(value.numpy()))
+            return response
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(Service(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        out = grpc_client.predict(f"127.0.0.1:{port}", "vidgan", "generate_seeded",
+                                  {"seeds": np.array([3, 4], np.int64)})
+    finally:
+        server.stop(None)
+    assert out["frames"].dtype == np.uint8 and out["frames"].shape == (2, 16, 16, 3)
+    again = loaded.signatures["generate_seeded"](seeds=tf.constant([3, 4], tf.int64))["frames"]
+    np.testing.assert_array_equal(out["frames"], again.numpy())
