@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO ?= demo_output
-DEMO_STEPS ?= 300
+DEMO_STEPS ?= 400
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export OPENCV_FFMPEG_LOGLEVEL ?= -8
 

@@ -28,6 +28,8 @@ class RunConfig:
         z_dim: int. Noise length (§4: 100).
         g_filters: int. Width of G's last upsampling stage.
         d_filters: int. Width of D's first convolution.
+        d_batch_norm: bool. BatchNorm in the discriminators (§3.1.2; off by default,
+            see `build_discriminator`).
         loss: str. `"bce"` or `"lsgan"`.
         learning_rate: float. Adam learning rate of both optimizers (§4: 2e-4).
         beta_1: float. Adam beta_1 (§4: 0.5).
@@ -53,6 +55,7 @@ class RunConfig:
     z_dim: int = 100
     g_filters: int = 16
     d_filters: int = 32
+    d_batch_norm: bool = False
     loss: str = "bce"
     learning_rate: float = 2e-4
     beta_1: float = 0.5
@@ -136,13 +139,15 @@ def build_models(config, sync_bn=False):
     size, z, gf, df = config.frame_size, config.z_dim, config.g_filters, config.d_filters
     built = {
         "generator": models.build_generator(z, size, base_filters=gf, **common),
-        "discriminator": models.build_discriminator(size, base_filters=df, **common),
+        "discriminator": models.build_discriminator(
+            size, base_filters=df, batch_norm=config.d_batch_norm, **common
+        ),
     }
     if config.mode == "video":
         built["residual_generator"] = models.build_residual_generator(
             z, size, base_filters=gf, **common
         )
         built["temporal_discriminator"] = models.build_temporal_discriminator(
-            size, base_filters=df, **common
+            size, base_filters=df, batch_norm=config.d_batch_norm, **common
         )
     return built
