@@ -49,6 +49,8 @@ def _add_train(sub):
     p.add_argument("--resize", choices=("crop", "letterbox"), help=f"how frames are made square (default {d.resize})")
     p.add_argument("--learning-rate", type=float, help=f"Adam learning rate of G and D (default {d.learning_rate})")
     p.add_argument("--temporal-weight", type=float, help=f"weight of the temporal critic (default {d.temporal_weight})")
+    p.add_argument("--d-batch-norm", action="store_true", default=None,
+                   help="BatchNorm in the discriminators (§3.1.2; off by default, see README)")
     p.add_argument("--seed", type=int, help=f"random seed (default {d.seed})")
     p.add_argument("--precision", choices=PRECISIONS, help=f"compute precision (default {d.precision})")
     p.add_argument("--checkpoint-every", type=_positive, help=f"steps between checkpoints (default {d.checkpoint_every})")

@@ -123,6 +123,8 @@ class Trainer:
         self.strategy = strategy or tf.distribute.get_strategy()
         self.z_dim = int(generator.input_shape[-1])
         self.trace_count = 0
+        self._checked = False  # the first batch's shape is validated once
+        self._last_saved = -1
         with self.strategy.scope():
             self.g_optimizer = self._prepare(g_optimizer or adam(), self.g_variables)
             self.d_optimizer = self._prepare(d_optimizer or adam(), self.d_variables)
@@ -395,9 +397,6 @@ class Trainer:
                 f"{tuple(values[0].shape[-3:])}; build the models with this frame_size."
             )
         self._checked = True
-
-    _checked = False
-    _last_saved = -1
 
     # --- Checkpoints -------------------------------------------------------------------
 
