@@ -45,6 +45,8 @@ import keras
 import numpy as np
 from keras import layers
 
+from keras_vidgan import _files
+
 __all__ = [
     "I3D_SHA256",
     "INPUT_SIZE",
@@ -461,23 +463,8 @@ def convert_i3d_checkpoint(ckpt_path, npz_path, expected_sha256=I3D_SHA256):
     """
     arrays = load_i3d_checkpoint(ckpt_path, expected_sha256)
     arrays["__source_sha256__"] = np.array(expected_sha256)
-    _atomic_savez(os.fspath(npz_path), arrays)
+    _files.atomic_savez(npz_path, arrays)
     return os.fspath(npz_path)
-
-
-def _atomic_savez(path, arrays):
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".npz")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600 files; the cache is not secret.
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def _manual_fetch_help(cache_dir):

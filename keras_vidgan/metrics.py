@@ -27,12 +27,12 @@ only numbers computed with the same settings and the same number of samples.
 import collections
 import functools
 import os
-import tempfile
 
 import cv2
 import numpy as np
 import tensorflow as tf
 
+from keras_vidgan import _files
 from keras_vidgan import i3d as i3d_lib
 
 __all__ = [
@@ -579,20 +579,7 @@ def save_stats(path, feats, keep_features=True):
     arrays = {"mu": mu, "sigma": sigma, "num_samples": np.array(feats.shape[0])}
     if keep_features:
         arrays["features"] = feats
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".npz")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    return path
+    return _files.atomic_savez(path, arrays)
 
 
 def load_stats(path):
