@@ -6,6 +6,7 @@
     keras-vidgan generate --run RUN_DIR --out FILE [--frames N] [--from-image IMG]
     keras-vidgan export --run RUN_DIR --out EXPORT_DIR [--version N]
     keras-vidgan check-export EXPORT_DIR
+    keras-vidgan evaluate --run RUN_DIR | --export EXPORT_DIR --data DIR
     keras-vidgan config
 
 Errors print one line and exit with 2 (bad input) or 1 (training failed).
@@ -53,6 +54,8 @@ def _add_train(sub):
                    help="BatchNorm in the discriminators (§3.1.2; off by default, see README)")
     p.add_argument("--seed", type=int, help=f"random seed (default {d.seed})")
     p.add_argument("--precision", choices=PRECISIONS, help=f"compute precision (default {d.precision})")
+    p.add_argument("--eval-every", type=int, help="steps between evaluations (FVD with >= 9 "
+                   "frames and cached I3D weights, else frame FD) into TensorBoard; 0: off")
     p.add_argument("--checkpoint-every", type=_positive, help=f"steps between checkpoints (default {d.checkpoint_every})")
     p.add_argument("--sample-every", type=int, help=f"steps between samples, 0 for none (default {d.sample_every})")
     p.add_argument("--cache-dir", help="frame cache folder (default ~/.cache/keras_vidgan/frames)")
@@ -267,6 +270,9 @@ def build_parser():
     _add_generate(sub)
     _add_export(sub)
     _add_check_export(sub)
+    from keras_vidgan import evaluate
+
+    evaluate.add_parser(sub)
     _add_config(sub)
     return parser
 

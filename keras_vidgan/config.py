@@ -47,6 +47,8 @@ class RunConfig:
         checkpoint_every: int. Steps between checkpoints.
         sample_every: int. Steps between sample grids/videos (0: off).
         log_every: int. Steps between TensorBoard scalars.
+        eval_every: int. Steps between quality evaluations (FVD / frame FD) into
+            TensorBoard; 0 for none.
     """
 
     mode: str = "frame"
@@ -73,6 +75,7 @@ class RunConfig:
     checkpoint_every: int = 200
     sample_every: int = 100
     log_every: int = 10
+    eval_every: int = 0
 
     def validate(self):
         """Raises ValueError naming the first bad setting."""

@@ -134,6 +134,10 @@ def train_run(
             num_frames=config.num_frames if config.mode == "video" else None,
         ),
     ]
+    if config.eval_every:
+        from keras_vidgan import evaluate
+
+        cbs.append(evaluate.callback_for_run(config, folder, run_dir, config.eval_every, log=log))
     history = trainer.fit(dataset, remaining, cbs, config.checkpoint_every)
     sys.stdout.flush()
     return trainer, history

@@ -1,0 +1,227 @@
+"""Sample quality before and after training: FVD, KID and frame FD, with a real-vs-real floor.
+
+For each data set (the `make demo` synthetic videos, and `../shared/data/real-clips`
+when it is present) this trains the `make demo` configuration (video mode, frame
+size 32, batch 16, clip length 4, 300 steps) and compares N generated clips of T
+frames with N real clips of the same data (`keras_vidgan.evaluate.real_clips`):
+
+- untrained: the models as initialised (step 0, the run's seed);
+- trained: after the demo's training budget;
+- real vs real: clips of one half of the videos against clips of the other half
+  (`split_by_video`, no video shared): how close two samples of the footage itself
+  are at this N, the floor a generator can reach.
+
+Target: the trained model's FVD at most half the untrained one's.
+
+FVD, KID and frame FD are biased at small N (Fréchet distances upwards): the
+numbers here are for comparing rows of this table with each other, computed with
+the same N, T and frame size, not with published FVDs (256 to 2048 clips, usually
+at 64x64 or more). Costs on a 2-core CPU: I3D runs about 32 clips of 16 frames in
+17 s, and each data set needs 5N clips; training takes a few minutes.
+
+Usage::
+
+    python benchmarks/bench_quality.py            # N=128, T=16; writes results/bench_quality.json
+    python benchmarks/bench_quality.py --quick    # smoke run: N=8, T=9, 3 steps;
+                                                  # writes results/bench_quality_quick.json
+"""
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+REAL_CLIPS = os.path.normpath(os.path.join(ROOT, "..", "shared", "data", "real-clips"))
+TARGET_RATIO = 0.5
+# The `make demo` settings (Makefile `demo` target; clip_len is the config default).
+DEMO = dict(mode="video", frame_size=32, batch_size=16, clip_len=4, steps=300)
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+
+
+def _log(message):
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def _parse(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny smoke run (N=8, T=9, 3 steps)")
+    parser.add_argument("--samples", type=int, help="clips per set, N (default 128; quick 8)")
+    parser.add_argument("--frames", type=int, help="frames per clip, T >= 9 for FVD (default 16; quick 9)")
+    parser.add_argument("--steps", type=int, help=f"training steps (default {DEMO['steps']}; quick 3)")
+    parser.add_argument("--real-size", type=int, default=32, help="frame size for real-clips (default 32)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the run, the noise and the clips")
+    parser.add_argument("--batch-size", type=int, default=8, help="videos per I3D forward pass (default 8)")
+    parser.add_argument("--no-fvd", action="store_true", help="frame FD only (no I3D)")
+    parser.add_argument("--skip-real", action="store_true", help="only the demo data")
+    parser.add_argument("--out", help="JSON results (default benchmarks/results/bench_quality[_quick].json)")
+    args = parser.parse_args(argv)
+    quick = {"samples": 8, "frames": 9, "steps": 3}
+    full = {"samples": 128, "frames": 16, "steps": DEMO["steps"]}
+    for key, value in (quick if args.quick else full).items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    name = "bench_quality_quick.json" if args.quick else "bench_quality.json"
+    args.out = args.out or os.path.join(HERE, "results", name)
+    return args
+
+
+def _row(results, **extra):
+    keys = ("fvd", "kid", "kid_std", "frame_fd", "num_real", "num_fake", "num_frames")
+    return {**{k: results[k] for k in keys}, **extra}
+
+
+def _real_vs_real(folder, n, num_frames, seed, fvd, batch_size):
+    """Clips of the even-numbered videos vs clips of the odd-numbered ones."""
+    from keras_vidgan import evaluate
+
+    first, second = evaluate.split_by_video(folder)
+    available = min(int(evaluate._clip_counts(half, num_frames).sum()) for half in (first, second))
+    n_half = min(n, available)
+    feats = [
+        evaluate.video_features(evaluate.real_clips(half, n_half, num_frames, seed), fvd, batch_size)
+        for half in (first, second)
+    ]
+    note = "" if n_half == n else f"only {n_half} distinct clips per half: N differs from the other rows"
+    return _row(evaluate.compare_features(*feats, seed), videos=[first.num_videos, second.num_videos],
+                note=note)
+
+
+def bench_dataset(name, data_dir, frame_size, args, workdir):
+    """Untrained, trained and real-vs-real rows for one data set."""
+    from keras_vidgan import evaluate, runs
+    from keras_vidgan.config import RunConfig
+
+    fvd = not args.no_fvd
+    config = RunConfig(
+        **{**DEMO, "frame_size": frame_size, "steps": args.steps}, data=data_dir,
+        num_frames=args.frames, seed=args.seed, sample_every=0, checkpoint_every=args.steps,
+    )
+    folder = runs.load_data(config, cache_dir=False)
+    _log(f"{name}: {folder.num_videos} videos, {len(folder.frames)} frames at {frame_size}x{frame_size}")
+    real = evaluate.real_clips(folder, args.samples, args.frames, args.seed)
+    _log(f"{name}: features of {len(real)} real clips")
+    real_feats = evaluate.video_features(real, fvd, args.batch_size)
+
+    def score(trainer):
+        fake = trainer.generate(args.samples, seed=args.seed, num_frames=args.frames)
+        return evaluate.compare_features(real_feats, evaluate.video_features(fake, fvd, args.batch_size),
+                                         args.seed)
+
+    _log(f"{name}: untrained model")
+    rows = {"untrained": _row(score(runs.make_trainer(config)), step=0)}
+    _log(f"{name}: training {args.steps} steps")
+    started = time.perf_counter()
+    trainer, _ = runs.train_run(config, os.path.join(workdir, name, "run"), quiet=True,
+                                log=lambda message: None, cache_dir=False)
+    train_seconds = time.perf_counter() - started
+    _log(f"{name}: trained in {train_seconds:.0f} s; scoring")
+    rows["trained"] = _row(score(trainer), step=int(trainer.step.numpy()))
+    _log(f"{name}: real vs real")
+    rows["real_vs_real"] = _real_vs_real(folder, args.samples, args.frames, args.seed, fvd,
+                                         args.batch_size)
+    return {
+        "data": data_dir if name != "demo" else "make_demo_videos(n=8, frames=48, size=64), temporary",
+        "frame_size": frame_size,
+        "num_videos": folder.num_videos,
+        "train_seconds": round(train_seconds, 1),
+        "rows": rows,
+        **_ratios(rows),
+    }
+
+
+def _ratios(rows):
+    out = {}
+    for key in ("fvd", "frame_fd"):
+        untrained, trained = rows["untrained"][key], rows["trained"][key]
+        if untrained is not None and untrained > 0:
+            out[f"{key}_ratio"] = round(trained / untrained, 4)
+    metric = "fvd_ratio" if "fvd_ratio" in out else "frame_fd_ratio"
+    out["target"] = f"trained <= {TARGET_RATIO} x untrained ({metric.replace('_ratio', '')})"
+    out["target_met"] = bool(out.get(metric, 1.0) <= TARGET_RATIO)
+    return out
+
+
+def _fmt(value, spec):
+    return "-" if value is None else format(value, spec)
+
+
+def table(report):
+    """The results as a printable table."""
+    header = (f"{'data':<11} {'model':<22} {'N':>4} {'T':>3} {'size':>4} {'FVD':>9} "
+              f"{'KID':>8} {'frame FD':>9}")
+    lines = [header, "-" * len(header)]
+    for name, result in report["datasets"].items():
+        if "skipped" in result:
+            lines.append(f"{name:<11} skipped: {result['skipped']}")
+            continue
+        labels = {"untrained": "untrained (step 0)",
+                  "trained": f"trained ({result['rows']['trained']['step']} steps)",
+                  "real_vs_real": "real vs real (halves)"}
+        for key, label in labels.items():
+            row = result["rows"][key]
+            lines.append(
+                f"{name:<11} {label:<22} {row['num_fake']:>4} {row['num_frames']:>3} "
+                f"{result['frame_size']:>4} {_fmt(row['fvd'], '9.1f')} {_fmt(row['kid'], '8.3f')} "
+                f"{_fmt(row['frame_fd'], '9.2f')}"
+            )
+        ratios = ", ".join(f"{k.replace('_ratio', '')} {result[k]:.2f}x"
+                           for k in ("fvd_ratio", "frame_fd_ratio") if k in result)
+        verdict = "met" if result["target_met"] else "NOT met"
+        lines.append(f"{'':<11} trained/untrained: {ratios}; target {result['target']}: {verdict}")
+    lines.append("N clips per set (real-vs-real: N from each half). Fréchet distances are biased "
+                 "upwards at small N: compare rows with the same N, T and size only.")
+    return "\n".join(lines)
+
+
+def _environment():
+    import keras
+    import tensorflow as tf
+
+    return {"python": platform.python_version(), "tensorflow": tf.__version__,
+            "keras": keras.__version__, "cpus": os.cpu_count(), "machine": platform.machine()}
+
+
+def main(argv=None):
+    args = _parse(argv)
+    from keras_vidgan import data, evaluate
+
+    if not args.no_fvd:
+        evaluate.check_fvd_frames(args.frames)
+        evaluate.require_i3d_weights()
+    started = time.perf_counter()
+    report = {"settings": {k: v for k, v in vars(args).items() if k != "out"},
+              "make_demo_config": DEMO, "datasets": {}}
+    with tempfile.TemporaryDirectory(prefix="bench_quality-") as workdir:
+        demo_dir = os.path.join(workdir, "videos")
+        data.make_demo_videos(demo_dir)  # `make demo` / make-demo-data defaults
+        report["datasets"]["demo"] = bench_dataset("demo", demo_dir, DEMO["frame_size"], args, workdir)
+        if args.skip_real:
+            report["datasets"]["real-clips"] = {"skipped": "--skip-real"}
+        elif not os.path.isdir(REAL_CLIPS):
+            report["datasets"]["real-clips"] = {"skipped": f"{REAL_CLIPS} is absent (it lives beside the project)"}
+        else:
+            report["datasets"]["real-clips"] = bench_dataset(
+                "real-clips", REAL_CLIPS, args.real_size, args, workdir
+            )
+    report["seconds"] = round(time.perf_counter() - started, 1)
+    report["environment"] = _environment()
+    report["notes"] = [evaluate.BIAS_NOTE,
+                       "FVD and KID on I3D Kinetics-400 logits (frames resized to 224x224); "
+                       "frame FD on offline per-frame proxy features (not FID)."]
+    print(table(report))
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    with open(args.out, "w") as f:
+        json.dump(report, f, indent=2)
+    print(f"wrote {args.out} ({report['seconds']:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
