@@ -2,7 +2,7 @@
 
 For each data set (the `make demo` synthetic videos, and `../shared/data/real-clips`
 when it is present) this trains the `make demo` configuration (video mode, frame
-size 32, batch 16, clip length 4, 300 steps) and compares N generated clips of T
+size 32, batch 16, clip length 4, 400 steps) and compares N generated clips of T
 frames with N real clips of the same data (`keras_vidgan.evaluate.real_clips`):
 
 - untrained: the models as initialised (step 0, the run's seed);
@@ -39,7 +39,7 @@ ROOT = os.path.dirname(HERE)
 REAL_CLIPS = os.path.normpath(os.path.join(ROOT, "..", "shared", "data", "real-clips"))
 TARGET_RATIO = 0.5
 # The `make demo` settings (Makefile `demo` target; clip_len is the config default).
-DEMO = dict(mode="video", frame_size=32, batch_size=16, clip_len=4, steps=300)
+DEMO = dict(mode="video", frame_size=32, batch_size=16, clip_len=4, steps=400)  # Makefile demo
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
