@@ -45,7 +45,7 @@ test-fast: install
 	$(BIN)/python -m pytest -q -ra -m "not slow"
 
 lint: install
-	$(BIN)/ruff check keras_vidgan tests benchmarks
+	$(BIN)/ruff check keras_vidgan tests benchmarks examples
 
 bench: install
 	$(BIN)/python benchmarks/run_all.py

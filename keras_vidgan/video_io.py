@@ -6,6 +6,7 @@ inside keras_vidgan; uint8 [0, 255] RGB at the file boundary. OpenCV's BGR order
 never leaves this module.
 """
 
+import contextlib
 import os
 import tempfile
 
@@ -16,6 +17,9 @@ __all__ = [
     "to_uint8",
     "to_unit_range",
     "read_frames",
+    "open_video",
+    "iter_frames",
+    "to_rgb",
     "write_video",
     "write_gif",
     "save_grid",
@@ -74,19 +78,34 @@ def _as_uint8(frame):
     return np.clip(frame * 255.0, 0, 255).astype(np.uint8)
 
 
-def read_frames(path, max_frames=None, frame_step=1):
-    """Yields the RGB uint8 frames of a video file, one at a time.
+def read_frames(path, max_frames=None, frame_step=1, rgb=True):
+    """Yields the frames of a video file, one at a time.
 
     Frames are decoded one by one, so memory stays bounded whatever the length of
-    the video. Grayscale and alpha frames are converted to RGB.
+    the video. Skipped frames (`frame_step` > 1) are grabbed, not converted.
 
     Args:
         path: str or path-like. Video file.
         max_frames: int or None. Stop after this many yielded frames.
         frame_step: int. Yield every `frame_step`-th decoded frame. Defaults to 1.
+        rgb: bool. Convert to RGB uint8 (grayscale and alpha too). False yields
+            OpenCV's own frames (BGR, gray or BGRA), for callers that shrink frames
+            first and convert the small result (see `to_rgb`).
 
     Yields:
-        `np.ndarray` `(height, width, 3)` uint8 RGB.
+        `np.ndarray` `(height, width, 3)` uint8 RGB (or OpenCV's frame).
+
+    Raises:
+        FileNotFoundError: if `path` does not exist.
+        ValueError: if OpenCV cannot open `path` as a video.
+    """
+    with open_video(path) as capture:
+        yield from iter_frames(capture, max_frames, frame_step, rgb)
+
+
+@contextlib.contextmanager
+def open_video(path):
+    """An opened `cv2.VideoCapture` of `path`, released on exit.
 
     Raises:
         FileNotFoundError: if `path` does not exist.
@@ -101,17 +120,27 @@ def read_frames(path, max_frames=None, frame_step=1):
             raise ValueError(
                 f"OpenCV cannot open {path!r} as a video (not a video, or corrupt)."
             )
-        index = yielded = 0
-        while max_frames is None or yielded < max_frames:
-            ok, frame = capture.read()
-            if not ok or frame is None:
-                break
-            if index % frame_step == 0:
-                yield _as_rgb(_as_uint8(frame))
-                yielded += 1
-            index += 1
+        yield capture
     finally:
         capture.release()
+
+
+def iter_frames(capture, max_frames=None, frame_step=1, rgb=True):
+    """Frames of an opened capture; see `read_frames` for the arguments."""
+    yielded = 0
+    while max_frames is None or yielded < max_frames:
+        ok, frame = capture.read()
+        if not ok or frame is None:
+            return
+        yield to_rgb(frame) if rgb else frame
+        yielded += 1
+        if not all(capture.grab() for _ in range(frame_step - 1)):
+            return
+
+
+def to_rgb(frame):
+    """An OpenCV frame (gray, BGR or BGRA; 8 or 16 bit) as RGB uint8."""
+    return _as_rgb(_as_uint8(frame))
 
 
 def _atomic_target(path):
