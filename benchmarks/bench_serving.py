@@ -52,9 +52,11 @@ def bench_model(mode, size, batches, repeats, num_frames):
         for fn in (signature, direct, compiled):
             for _ in range(3):
                 (fn(noise=noise) if fn is signature else fn(noise))
-        served = median_latency(lambda: [v.numpy() for v in signature(noise=noise).values()], repeats)
-        eager = median_latency(lambda: keras.ops.convert_to_numpy(direct(noise)), repeats)
-        graph = median_latency(lambda: compiled(noise).numpy(), repeats)
+        served = median_latency(
+            lambda z=noise: [v.numpy() for v in signature(noise=z).values()], repeats
+        )
+        eager = median_latency(lambda z=noise: keras.ops.convert_to_numpy(direct(z)), repeats)
+        graph = median_latency(lambda z=noise: compiled(z).numpy(), repeats)
         frames = batch * (num_frames if mode == "video" else 1)
         rows[str(batch)] = {
             "savedmodel_ms": served * 1e3,

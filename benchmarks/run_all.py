@@ -1,0 +1,89 @@
+"""`make bench`: runs every benchmark in its own process, then prints one table.
+
+Each script writes `benchmarks/results/<name>.json`; this collects them into
+`benchmarks/results/README_table.md` (the README's benchmark table).
+
+    python benchmarks/run_all.py [--quick] [--with-quality]
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+RESULTS = os.path.join(HERE, "results")
+SCRIPTS = ["bench_train.py", "bench_data.py", "bench_serving.py"]
+
+
+def run(script, quick):
+    cmd = [sys.executable, os.path.join(HERE, script)] + (["--quick"] if quick else [])
+    print(f"$ {' '.join(cmd)}", flush=True)
+    subprocess.run(cmd, check=True)
+    name = script.replace(".py", "_quick.json" if quick else ".json")
+    with open(os.path.join(RESULTS, name)) as f:
+        return json.load(f)
+
+
+def table(train, data, serving):
+    f32 = train["float32"]
+    rows = [
+        ("Trainer step, float32", f"{f32['trainer_steps_per_s']:.2f} steps/s, "
+         f"{f32['trainer_frames_per_s']:.0f} frames/s", f"x{f32['ratio_vs_reference']:.3f} the reference loop", ">= 1.0"),
+    ]
+    if "mixed_bfloat16" in train:
+        bf = train["mixed_bfloat16"]
+        rows.append(("Trainer step, mixed_bfloat16", f"{bf['trainer_steps_per_s']:.2f} steps/s",
+                     f"x{bf['ratio_vs_float32_reference']:.3f} the float32 reference", ">= 1.15"))
+    rows += [
+        ("Step GFLOP/s vs matmul peak", f"{train['achieved_gflops']:.0f} of {train['matmul_peak_gflops']:.0f}",
+         f"{100 * train['fraction_of_peak']:.0f}%", ">= 75%"),
+        ("Trainer.fit from a folder", f"{train['fit_steps_per_s']:.2f} steps/s", "", ""),
+        ("Traces over an epoch", str(train["traces_over_an_epoch"]), "", "1"),
+        ("First step (trace + run)", f"{train['first_step_seconds']} s", "", ""),
+        ("Video model (clips of 4)", f"{train['video']['steps_per_s']:.2f} steps/s, "
+         f"{train['video']['frames_per_s']:.0f} frames/s", "", ""),
+        ("Peak RSS (train benchmark)", f"{train['peak_rss_mb']:.0f} MB", "", ""),
+    ]
+    d, t = data["decode"], data["training_input"]
+    rows += [
+        ("Decode + preprocess, all cores", f"{d['loader_all_cores_frames_per_s']:.0f} frames/s",
+         f"x{d['loader_per_core_vs_bare']:.2f} a bare cv2 loop, per core", ">= 0.9"),
+        ("Cached pass", f"{d['cached_frames_per_s']:.0f} frames/s", f"x{d['cached_vs_bare']:.0f} the bare loop", ">= 10"),
+        ("Training from a folder vs in memory", f"{t['folder_steps_per_s']:.2f} steps/s",
+         f"x{t['folder_vs_in_memory']:.3f}", ">= 0.95"),
+    ]
+    for batch, row in serving["frame"].items():
+        rows.append((f"Serving, frame model, batch {batch}", f"{row['savedmodel_ms']:.1f} ms, {row['frames_per_s']:.0f} frames/s",
+                     f"x{row['ratio_vs_tf_function']:.2f} a tf.function call (x{row['ratio_vs_keras_call']:.2f} eager)", "<= 1.1"))
+    for batch, row in serving["video"].items():
+        rows.append((f"Serving, video model (16 frames), batch {batch}", f"{row['savedmodel_ms']:.1f} ms, "
+                     f"{row['frames_per_s']:.0f} frames/s", f"x{row['ratio_vs_tf_function']:.2f} a tf.function call", "<= 1.1"))
+    m = train["machine"]
+    lines = [f"Machine: {m['cpu']}, {m['cores']} cores, TensorFlow {m['tensorflow']}, Keras {m['keras']}, "
+             f"{m['date']}. Command: `make bench`. Frame model {train['size']}x{train['size']}, batch {train['batch']}.",
+             "", "| measure | figure | ratio | target |", "|---|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} | {e} |" for a, b, c, e in rows]
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smoke runs")
+    parser.add_argument("--with-quality", action="store_true", help="also bench_quality.py (FVD, ~15 min)")
+    args = parser.parse_args()
+    train, data, serving = (run(s, args.quick) for s in SCRIPTS)
+    text = table(train, data, serving)
+    path = os.path.join(RESULTS, "README_table_quick.md" if args.quick else "README_table.md")
+    with open(path, "w") as f:
+        f.write(text)
+    print(text)
+    print(f"wrote {path}")
+    if args.with_quality:
+        subprocess.run([sys.executable, os.path.join(HERE, "bench_quality.py")]
+                       + (["--quick"] if args.quick else []), check=True)
+
+
+if __name__ == "__main__":
+    main()
