@@ -203,17 +203,23 @@ class Trainer:
         }
 
     def _video_losses(self, real):
-        """Video mode: frame GAN + residual rollout judged frame-wise and pair-wise."""
+        """Video mode: frame GAN + residual rollout judged frame-wise and pair-wise.
+
+        Half of the rollouts start from the real clips' first frames (image-to-video),
+        half from G's frames (video from noise), so both uses are trained and G's
+        frames learn to be good starting points.
+        """
         shape = tf.shape(real)
         num_frames = real.shape[1]
         noise = self._noise(shape[0])
         first_fake = self.generator(noise, training=True)
-        frame = real[:, 0]
-        fakes = []
+        half = shape[0] // 2
+        frame = tf.concat([real[:half, 0], first_fake[half:]], axis=0)
+        fakes, start = [], frame
         for _ in range(num_frames - 1):  # §3.1.1 step 3, rolled out
             frame = self.residual_generator({"noise": noise, "frame": frame}, training=True)
             fakes.append(frame)
-        fake_clip = tf.stack([real[:, 0]] + fakes, axis=1)
+        fake_clip = tf.stack([start] + fakes, axis=1)
         fake_frames = tf.concat([first_fake] + fakes, axis=0)
         real_frames = tf.reshape(real, tf.concat([[-1], shape[2:]], 0))
         real_logits = self.discriminator(real_frames, training=True)
