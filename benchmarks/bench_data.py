@@ -28,43 +28,45 @@ from keras_vidgan.trainer import Trainer  # noqa: E402
 
 
 def bare_loop(paths):
-    """Frames decoded by a plain read loop, and the seconds it took (one thread)."""
-    start, frames = time.perf_counter(), 0
+    """A plain read loop (FFmpeg's default threads): frames, wall s and CPU s."""
+    start, cpu, frames = time.perf_counter(), time.process_time(), 0
     for path in paths:
         capture = cv2.VideoCapture(path)
         while capture.read()[0]:
             frames += 1
         capture.release()
-    return frames, time.perf_counter() - start
+    return frames, time.perf_counter() - start, time.process_time() - cpu
 
 
 def loader_pass(folder, size, cache_dir, workers):
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     loaded = data.load_video_folder(folder, frame_size=size, cache_dir=cache_dir, workers=workers)
-    return loaded, time.perf_counter() - start
+    return loaded, time.perf_counter() - start, time.process_time() - cpu
 
 
 def bench_decode(folder, size, results):
     paths = data.find_videos(folder)
     bare_loop(paths[:2])  # warm the file cache and FFmpeg
-    frames, bare = bare_loop(paths)
+    frames, bare, bare_cpu = bare_loop(paths)
     cache = tempfile.mkdtemp()
     try:
-        _, one = loader_pass(folder, size, False, 1)
-        _, all_cores = loader_pass(folder, size, cache, None)
-        loaded, cached = loader_pass(folder, size, cache, None)
+        _, one, _ = loader_pass(folder, size, False, 1)
+        _, all_cores, all_cpu = loader_pass(folder, size, cache, None)
+        loaded, cached, _ = loader_pass(folder, size, cache, None)
         assert loaded.from_cache
     finally:
         shutil.rmtree(cache, ignore_errors=True)
-    cores = os.cpu_count()
     results["decode"] = {
         "files": len(paths),
         "frames": frames,
         "bare_loop_frames_per_s": frames / bare,
-        "loader_1_thread_frames_per_s": frames / one,
+        "bare_loop_frames_per_cpu_s": frames / bare_cpu,
+        "loader_1_worker_frames_per_s": frames / one,
         "loader_all_cores_frames_per_s": frames / all_cores,
-        "loader_per_core_vs_bare": (frames / all_cores / cores) / (frames / bare),
-        "loader_1_thread_vs_bare": bare / one,
+        "loader_frames_per_cpu_s": frames / all_cpu,
+        # "per core": frames per CPU-second (all threads counted), loader vs bare loop.
+        "loader_per_core_vs_bare": bare_cpu / all_cpu,
+        "loader_wall_vs_bare": bare / all_cores,
         "cached_frames_per_s": frames / cached,
         "cached_vs_bare": bare / cached,
     }
@@ -119,10 +121,11 @@ def main():
     d, t = results["decode"], results["training_input"]
     print(f"machine: {results['machine']}")
     print(f"data: {folder} ({d['files']} files, {d['frames']} frames) at {args.size}x{args.size}")
-    print(f"  bare cv2 read loop      {d['bare_loop_frames_per_s']:8.0f} frames/s (1 thread, decode only)")
-    print(f"  loader, 1 thread        {d['loader_1_thread_frames_per_s']:8.0f} frames/s "
-          f"(x{d['loader_1_thread_vs_bare']:.2f} the bare loop)")
+    print(f"  bare cv2 read loop      {d['bare_loop_frames_per_s']:8.0f} frames/s, "
+          f"{d['bare_loop_frames_per_cpu_s']:.0f} per CPU-s (decode only)")
+    print(f"  loader, 1 worker        {d['loader_1_worker_frames_per_s']:8.0f} frames/s")
     print(f"  loader, all cores       {d['loader_all_cores_frames_per_s']:8.0f} frames/s "
+          f"(x{d['loader_wall_vs_bare']:.2f} the bare loop), {d['loader_frames_per_cpu_s']:.0f} per CPU-s "
           f"(x{d['loader_per_core_vs_bare']:.2f} per core)")
     print(f"  loader, cached          {d['cached_frames_per_s']:8.0f} frames/s (x{d['cached_vs_bare']:.1f})")
     print(f"  training from folder    {t['folder_steps_per_s']:6.2f} steps/s vs in memory "

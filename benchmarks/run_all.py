@@ -39,7 +39,8 @@ def table(train, data, serving):
     rows += [
         ("Step GFLOP/s vs matmul peak", f"{train['achieved_gflops']:.0f} of {train['matmul_peak_gflops']:.0f}",
          f"{100 * train['fraction_of_peak']:.0f}%", ">= 75%"),
-        ("Trainer.fit from a folder", f"{train['fit_steps_per_s']:.2f} steps/s", "", ""),
+        ("Trainer.fit from a folder", f"{train['fit_steps_per_s']:.2f} steps/s",
+         f"x{train['fit_vs_train_step_loop']:.3f} a bare train_step loop", ""),
         ("Traces over an epoch", str(train["traces_over_an_epoch"]), "", "1"),
         ("First step (trace + run)", f"{train['first_step_seconds']} s", "", ""),
         ("Video model (clips of 4)", f"{train['video']['steps_per_s']:.2f} steps/s, "
@@ -48,8 +49,9 @@ def table(train, data, serving):
     ]
     d, t = data["decode"], data["training_input"]
     rows += [
-        ("Decode + preprocess, all cores", f"{d['loader_all_cores_frames_per_s']:.0f} frames/s",
-         f"x{d['loader_per_core_vs_bare']:.2f} a bare cv2 loop, per core", ">= 0.9"),
+        ("Decode + preprocess, all cores", f"{d['loader_all_cores_frames_per_s']:.0f} frames/s "
+         f"(bare loop {d['bare_loop_frames_per_s']:.0f})",
+         f"x{d['loader_per_core_vs_bare']:.2f} a bare cv2 loop per CPU-second", ">= 0.9"),
         ("Cached pass", f"{d['cached_frames_per_s']:.0f} frames/s", f"x{d['cached_vs_bare']:.0f} the bare loop", ">= 10"),
         ("Training from a folder vs in memory", f"{t['folder_steps_per_s']:.2f} steps/s",
          f"x{t['folder_vs_in_memory']:.3f}", ">= 0.95"),

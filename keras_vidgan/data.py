@@ -171,12 +171,12 @@ def _frame_step(settings, fps):
     return settings.frame_step
 
 
-def _decode(path, rel, settings):
+def _decode(path, rel, settings, threads=None):
     """Decodes and preprocesses one file -> (VideoEntry, uint8 frames or None)."""
     if os.path.getsize(path) == 0:
         return VideoEntry(rel, skipped="empty file (0 bytes)"), None
     try:
-        with video_io.open_video(path) as capture:
+        with video_io.open_video(path, threads) as capture:
             info = _properties(capture)
             step = _frame_step(settings, info["fps"])
             entry = VideoEntry(rel, 0, info["width"], info["height"], info["fps"], step)
@@ -420,7 +420,9 @@ def _decode_all(folder, paths, settings, workers):
     workers = workers or os.cpu_count() or 1
     rels = [os.path.relpath(p, folder) for p in paths]
     with concurrent.futures.ThreadPoolExecutor(max(workers, 1)) as pool:
-        decoded = list(pool.map(lambda pr: _decode(*pr, settings), zip(paths, rels)))
+        # One decoding thread per file when files are decoded in parallel.
+        threads = 1 if workers > 1 else None
+        decoded = list(pool.map(lambda pr: _decode(*pr, settings, threads), zip(paths, rels)))
     entries = [entry for entry, _ in decoded]
     arrays = [frames for _, frames in decoded if frames is not None]
     size = settings.frame_size
