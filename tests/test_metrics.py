@@ -283,21 +283,6 @@ FVD_THIS_PORT = 133.91
 FVD_THIS_PORT_RTOL = 0.01  # regression guard across CPUs and TF versions
 
 
-@pytest.fixture(scope="module")
-def i3d_weights():
-    try:
-        return i3d.i3d_weights_path()
-    except FileNotFoundError:
-        pass
-    try:
-        return i3d.fetch_i3d_weights()
-    except RuntimeError as err:
-        pytest.skip(
-            "I3D weights are not cached and could not be fetched (run `make "
-            f"fvd-weights` or `python -m keras_vidgan.i3d fetch`): {err}"
-        )
-
-
 @pytest.mark.slow
 def test_fvd_sanity_case_black_vs_white(i3d_weights):
     model = i3d.build_i3d(weights=i3d_weights)
