@@ -27,6 +27,7 @@ Usage::
 """
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -118,8 +119,9 @@ def bench_dataset(name, data_dir, frame_size, args, workdir):
     rows = {"untrained": _row(score(runs.make_trainer(config)), step=0)}
     _log(f"{name}: training {args.steps} steps")
     started = time.perf_counter()
-    trainer, _ = runs.train_run(config, os.path.join(workdir, name, "run"), quiet=True,
-                                log=lambda message: None, cache_dir=False)
+    with contextlib.redirect_stdout(sys.stderr):  # progress lines: keep stdout for the table
+        trainer, _ = runs.train_run(config, os.path.join(workdir, name, "run"), quiet=True,
+                                    log=lambda message: None, cache_dir=False)
     train_seconds = time.perf_counter() - started
     _log(f"{name}: trained in {train_seconds:.0f} s; scoring")
     rows["trained"] = _row(score(trainer), step=int(trainer.step.numpy()))

@@ -5,7 +5,14 @@ import tempfile
 
 import numpy as np
 
-__all__ = ["atomic_savez"]
+__all__ = ["atomic_savez", "cache_root"]
+
+
+def cache_root():
+    """keras_vidgan's cache folder: `$KERAS_VIDGAN_CACHE`, or `~/.cache/keras_vidgan`."""
+    return os.environ.get("KERAS_VIDGAN_CACHE") or os.path.join(
+        os.path.expanduser("~"), ".cache", "keras_vidgan"
+    )
 
 
 def atomic_savez(path, arrays):

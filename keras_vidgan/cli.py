@@ -150,7 +150,7 @@ def _read_image(path, frame_size, n):
     image = cv2.imread(path, cv2.IMREAD_UNCHANGED)
     if image is None:
         raise ValueError(f"Expected an image file OpenCV can read, received: {path!r}")
-    rgb = data.preprocess_frame(video_io._as_rgb(video_io._as_uint8(image)), frame_size)
+    rgb = data.preprocess_frame(video_io.to_rgb(image), frame_size)
     return np.repeat(video_io.to_unit_range(rgb)[None], n, axis=0)
 
 

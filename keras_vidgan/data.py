@@ -20,13 +20,12 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 
 import cv2
 import numpy as np
 import tensorflow as tf
 
-from keras_vidgan import video_io
+from keras_vidgan import _files, video_io
 
 __all__ = [
     "VIDEO_EXTENSIONS",
@@ -316,10 +315,7 @@ def _shorten(text, width):
 
 def default_cache_dir():
     """`$KERAS_VIDGAN_CACHE/frames`, or `~/.cache/keras_vidgan/frames`."""
-    root = os.environ.get("KERAS_VIDGAN_CACHE") or os.path.join(
-        os.path.expanduser("~"), ".cache", "keras_vidgan"
-    )
-    return os.path.join(root, "frames")
+    return os.path.join(_files.cache_root(), "frames")
 
 
 def _cache_key(folder, paths, settings):
@@ -340,16 +336,10 @@ def _load_cache(path, folder):
 
 
 def _save_cache(path, result):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=os.path.dirname(path))
-    os.close(fd)
-    try:
-        entries = json.dumps([dataclasses.asdict(e) for e in result.entries])
-        np.savez(tmp, frames=result.frames, starts=result.starts, entries=np.array(entries))
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    entries = json.dumps([dataclasses.asdict(e) for e in result.entries])
+    _files.atomic_savez(
+        path, {"frames": result.frames, "starts": result.starts, "entries": np.array(entries)}
+    )
 
 
 def load_video_folder(

