@@ -6,6 +6,11 @@ here real frames come from a folder of video files through `tf.data`.
 Preprocessing rule: each frame is made square, by a centre crop (default) or by
 letterboxing (black bars), then resized to `frame_size` with area interpolation
 (`INTER_AREA`) when shrinking and bilinear when enlarging; RGB, float32 in [-1, 1].
+When the square is 2 or more times `frame_size`, its side is snapped to a multiple
+of `frame_size` if that changes it by at most 1/8 (a crop trims a few more pixels,
+a letterbox pads a few more): area resize by an integer factor is an exact box
+average, four times cheaper than a fractional one (480 -> 448 -> 64 for a 640x480
+video at 64x64).
 
 Frames are decoded one at a time and preprocessed at once, so memory is bounded by
 the preprocessed size, whatever the length or resolution of the source videos.
@@ -43,7 +48,7 @@ VIDEO_EXTENSIONS = frozenset(
     ".vob .asf .divx .mjpeg".split()
 )
 RESIZE_MODES = ("crop", "letterbox")
-_CACHE_VERSION = 2  # bump when preprocessing changes
+_CACHE_VERSION = 3  # bump when preprocessing changes
 
 
 class NoUsableVideosError(ValueError):
@@ -116,6 +121,16 @@ def find_videos(folder):
     return sorted(found)
 
 
+def _square_side(height, width, frame_size, resize):
+    """Side of the square taken from a frame (module docstring rule)."""
+    side = min(height, width) if resize == "crop" else max(height, width)
+    factor = side // frame_size if resize == "crop" else -(-side // frame_size)
+    snapped = factor * frame_size
+    if factor >= 2 and abs(side - snapped) * 8 <= side:
+        return snapped  # an integer factor: area resize becomes a fast box average
+    return side
+
+
 def preprocess_frame(frame, frame_size, resize="crop"):
     """Makes a frame square and `frame_size` wide (module docstring rule).
 
@@ -132,7 +147,7 @@ def preprocess_frame(frame, frame_size, resize="crop"):
         `np.ndarray` `(frame_size, frame_size[, channels])` uint8.
     """
     height, width = frame.shape[:2]
-    side = min(height, width) if resize == "crop" else max(height, width)
+    side = _square_side(height, width, frame_size, resize)
     if resize == "crop":
         top, left = (height - side) // 2, (width - side) // 2
         square = frame[top:top + side, left:left + side]

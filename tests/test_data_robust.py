@@ -118,6 +118,22 @@ def test_full_hd_centre_crop_and_letterbox(tmp_path):
     assert frame[16, 1, 0] > 150 and frame[16, 16, 1] > 150  # red sides kept, green centre
 
 
+def test_large_frames_snap_to_an_integer_factor_box_average():
+    rng = np.random.default_rng(0)
+    frame = rng.integers(0, 256, (480, 640, 3), dtype=np.uint8)
+    out = data.preprocess_frame(frame, 64)  # 480 -> centre 448 (7 x 64) -> 7x7 box mean
+    centre = frame[16:464, 96:544].reshape(64, 7, 64, 7, 3).astype(np.float64)
+    assert np.abs(out - centre.mean(axis=(1, 3))).max() <= 1  # only rounding differs
+    boxed = data.preprocess_frame(frame, 64, resize="letterbox")  # 640 -> 640 = 10 x 64
+    assert boxed.shape == (64, 64, 3) and boxed[:7].max() <= 1 and boxed[-7:].max() <= 1
+
+
+def test_small_frames_keep_the_whole_square():
+    ramp = np.tile(np.arange(100, dtype=np.uint8)[None, :, None], (100, 1, 3))
+    out = data.preprocess_frame(ramp, 64)  # 100 < 2 x 64: no snapping, plain area resize
+    assert out[0, 0, 0] <= 2 and out[0, -1, 0] >= 97  # both edges of the frame are kept
+
+
 def test_nested_unicode_spaces_uppercase_and_symlink_loops(tmp_path):
     _write(tmp_path / "vidéo été" / "clip 1.MP4", _moving(6))
     _write(tmp_path / "a" / "b" / "c" / "deep.Mkv", _moving(6), fourcc="FFV1")
