@@ -43,6 +43,8 @@ def _add_train(sub):
     p.add_argument("--frame-size", type=_positive, help=f"frame height and width, power of two >= 16 (default {d.frame_size})")
     p.add_argument("--loss", choices=("bce", "lsgan"), help=f"GAN loss (default {d.loss})")
     p.add_argument("--z-dim", type=_positive, help=f"noise length (default {d.z_dim})")
+    p.add_argument("--g-filters", type=_positive, help=f"generator width at full size, doubled per stage (default {d.g_filters})")
+    p.add_argument("--d-filters", type=_positive, help=f"discriminator width at full size (default {d.d_filters})")
     p.add_argument("--clip-len", type=_positive, help=f"frames per training clip, video mode (default {d.clip_len})")
     p.add_argument("--num-frames", type=_positive, help=f"frames of sample and exported videos (default {d.num_frames})")
     p.add_argument("--frame-step", type=_positive, help=f"keep every n-th source frame (default {d.frame_step})")

@@ -24,9 +24,11 @@ def test_end_to_end(tmp_path, mode):
     videos, run, exp = tmp_path / "videos", tmp_path / "run", tmp_path / "export"
     cli("make-demo-data", videos, "--videos", 3, "--frames", 12, "--size", 32)
     out = cli("train", "--data", videos, "--out", run, "--mode", mode, "--steps", 3,
-              "--frame-size", 16, "--batch-size", 4, "--sample-every", 3, "--quiet", "--no-cache").stdout
+              "--frame-size", 16, "--batch-size", 4, "--sample-every", 3, "--quiet", "--no-cache",
+              "--g-filters", 8, "--d-filters", 8).stdout
     assert "3 of 3 files used" in out and "trained to step 3" in out
-    assert json.loads((run / "config.json").read_text())["mode"] == mode
+    saved = json.loads((run / "config.json").read_text())
+    assert (saved["mode"], saved["g_filters"], saved["d_filters"]) == (mode, 8, 8)
     assert (run / "samples" / "step_0000003.png").exists()
     cli("generate", "--run", run, "--out", tmp_path / "s.mp4", "--n", 2, "--frames", 4)
     cli("generate", "--run", run, "--out", tmp_path / "s.gif", "--n", 2, "--frames", 4)
