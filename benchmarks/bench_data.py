@@ -2,8 +2,9 @@
 
 On the same files (`../shared/data/real-clips` when present, else generated videos):
 - decode + preprocess frames/s of `load_video_folder` (first pass, no cache; with one
-  thread and with all cores) against a bare `cv2.VideoCapture.read` loop (decode only,
-  one thread), per core;
+  worker and with all cores) against a bare `cv2.VideoCapture.read` loop (decode only,
+  FFmpeg's default threads), in wall time and per core (frames per CPU-second, all
+  threads counted); best of three alternating passes each;
 - the cached pass (frames from the `.npz` cache) against the bare loop;
 - training steps/s from the folder's `tf.data` pipeline against the same Trainer fed an
   in-memory tensor, after a first epoch, in alternating blocks.
@@ -44,14 +45,20 @@ def loader_pass(folder, size, cache_dir, workers):
     return loaded, time.perf_counter() - start, time.process_time() - cpu
 
 
-def bench_decode(folder, size, results):
+def bench_decode(folder, size, results, repeats=3):
     paths = data.find_videos(folder)
     bare_loop(paths[:2])  # warm the file cache and FFmpeg
-    frames, bare, bare_cpu = bare_loop(paths)
+    bare_runs, loader_runs = [], []
+    for _ in range(repeats):  # alternate the two; each side keeps its least disturbed pass
+        bare_runs.append(bare_loop(paths))
+        loader_runs.append(loader_pass(folder, size, False, None)[1:])
+    frames = bare_runs[0][0]
+    bare, bare_cpu = min(r[1] for r in bare_runs), min(r[2] for r in bare_runs)
+    all_cores, all_cpu = min(r[0] for r in loader_runs), min(r[1] for r in loader_runs)
     cache = tempfile.mkdtemp()
     try:
         _, one, _ = loader_pass(folder, size, False, 1)
-        _, all_cores, all_cpu = loader_pass(folder, size, cache, None)
+        loader_pass(folder, size, cache, None)  # fills the cache
         loaded, cached, _ = loader_pass(folder, size, cache, None)
         assert loaded.from_cache
     finally:
@@ -66,6 +73,7 @@ def bench_decode(folder, size, results):
         "loader_frames_per_cpu_s": frames / all_cpu,
         # "per core": frames per CPU-second (all threads counted), loader vs bare loop.
         "loader_per_core_vs_bare": bare_cpu / all_cpu,
+        "per_core_ratios_by_pass": [b[2] / lo[1] for b, lo in zip(bare_runs, loader_runs)],
         "loader_wall_vs_bare": bare / all_cores,
         "cached_frames_per_s": frames / cached,
         "cached_vs_bare": bare / cached,
@@ -126,7 +134,8 @@ def main():
     print(f"  loader, 1 worker        {d['loader_1_worker_frames_per_s']:8.0f} frames/s")
     print(f"  loader, all cores       {d['loader_all_cores_frames_per_s']:8.0f} frames/s "
           f"(x{d['loader_wall_vs_bare']:.2f} the bare loop), {d['loader_frames_per_cpu_s']:.0f} per CPU-s "
-          f"(x{d['loader_per_core_vs_bare']:.2f} per core)")
+          f"(x{d['loader_per_core_vs_bare']:.2f} per core; by pass "
+          + ", ".join(f"{r:.2f}" for r in d["per_core_ratios_by_pass"]) + ")")
     print(f"  loader, cached          {d['cached_frames_per_s']:8.0f} frames/s (x{d['cached_vs_bare']:.1f})")
     print(f"  training from folder    {t['folder_steps_per_s']:6.2f} steps/s vs in memory "
           f"{t['in_memory_steps_per_s']:.2f} (x{t['folder_vs_in_memory']:.3f})")
