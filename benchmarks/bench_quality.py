@@ -11,13 +11,18 @@ frames with N real clips of the same data (`keras_vidgan.evaluate.real_clips`):
   (`split_by_video`, no video shared): how close two samples of the footage itself
   are at this N, the floor a generator can reach.
 
+Calibration rows (what the metric responds to on this data, same N, T and size):
+the real clips with their frames shuffled in time; the real clips' first frames held
+still; the trained model's own first frames held still; the trained model's rollouts
+from the real clips' first frames (image-to-video).
+
 Target: the trained model's FVD at most half the untrained one's.
 
 FVD, KID and frame FD are biased at small N (Fréchet distances upwards): the
 numbers here are for comparing rows of this table with each other, computed with
 the same N, T and frame size, not with published FVDs (256 to 2048 clips, usually
 at 64x64 or more). Costs on a 2-core CPU: I3D runs about 32 clips of 16 frames in
-17 s, and each data set needs 5N clips; training takes a few minutes.
+17 s, and each data set needs 9N clips; training takes a few minutes.
 
 Usage::
 
@@ -35,10 +40,15 @@ import sys
 import tempfile
 import time
 
+import numpy as np
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 REAL_CLIPS = os.path.normpath(os.path.join(ROOT, "..", "shared", "data", "real-clips"))
 TARGET_RATIO = 0.5
+CALIBRATION_LABELS = {"real_shuffled": "real, shuffled in time", "real_still": "real frame 0, held",
+                      "trained_still": "trained frame 0, held",
+                      "trained_from_real": "trained, from real f0"}
 # The `make demo` settings (Makefile `demo` target; clip_len is the config default).
 DEMO = dict(mode="video", frame_size=32, batch_size=16, clip_len=4, steps=400)  # Makefile demo
 
@@ -94,6 +104,28 @@ def _real_vs_real(folder, n, num_frames, seed, fvd, batch_size):
                 note=note)
 
 
+def _calibration(real, real_feats, trainer, args, fvd):
+    """Sets that tell what the metric responds to here, each against the real clips."""
+    from keras_vidgan import evaluate
+
+    rng = np.random.default_rng(args.seed)
+    fake = trainer.generate(args.samples, seed=args.seed, num_frames=args.frames)
+    sets = {
+        "real_shuffled": np.stack([clip[rng.permutation(len(clip))] for clip in real]),
+        "real_still": np.repeat(real[:, :1], args.frames, axis=1),
+        "trained_still": np.repeat(fake[:, :1], args.frames, axis=1),
+        "trained_from_real": trainer.generate(
+            args.samples, seed=args.seed + 1, num_frames=args.frames, first_frame=real[:, 0]
+        ),
+    }
+    return {
+        key: _row(evaluate.compare_features(
+            real_feats, evaluate.video_features(clips, fvd, args.batch_size), args.seed
+        ))
+        for key, clips in sets.items()
+    }
+
+
 def bench_dataset(name, data_dir, frame_size, args, workdir):
     """Untrained, trained and real-vs-real rows for one data set."""
     from keras_vidgan import evaluate, runs
@@ -125,6 +157,8 @@ def bench_dataset(name, data_dir, frame_size, args, workdir):
     train_seconds = time.perf_counter() - started
     _log(f"{name}: trained in {train_seconds:.0f} s; scoring")
     rows["trained"] = _row(score(trainer), step=int(trainer.step.numpy()))
+    _log(f"{name}: calibration rows")
+    rows.update(_calibration(real, real_feats, trainer, args, fvd))
     _log(f"{name}: real vs real")
     rows["real_vs_real"] = _real_vs_real(folder, args.samples, args.frames, args.seed, fvd,
                                          args.batch_size)
@@ -165,9 +199,12 @@ def table(report):
             continue
         labels = {"untrained": "untrained (step 0)",
                   "trained": f"trained ({result['rows']['trained']['step']} steps)",
-                  "real_vs_real": "real vs real (halves)"}
+                  "real_vs_real": "real vs real (halves)",
+                  **CALIBRATION_LABELS}
         for key, label in labels.items():
-            row = result["rows"][key]
+            row = result["rows"].get(key)
+            if row is None:
+                continue
             lines.append(
                 f"{name:<11} {label:<22} {row['num_fake']:>4} {row['num_frames']:>3} "
                 f"{result['frame_size']:>4} {_fmt(row['fvd'], '9.1f')} {_fmt(row['kid'], '8.3f')} "

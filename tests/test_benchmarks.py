@@ -22,3 +22,23 @@ def test_run_all_quick_writes_the_table():
     assert train["float32"]["trainer_steps_per_s"] > 0 and train["step_gflop_reference"] > 0
     table = open(os.path.join(results, "README_table_quick.md")).read()
     assert "| Trainer step, float32 |" in table and "| Cached pass |" in table
+
+
+@pytest.mark.slow
+def test_bench_quality_quick_reports_every_row(tmp_path, i3d_weights):
+    out = tmp_path / "quality.json"
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    done = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "benchmarks", "bench_quality.py"), "--quick",
+         "--skip-real", "--out", str(out)],
+        capture_output=True, text=True, timeout=900, env=env, cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = json.loads(out.read_text())["datasets"]["demo"]["rows"]
+    assert set(rows) == {"untrained", "trained", "real_vs_real", "real_shuffled", "real_still",
+                         "trained_still", "trained_from_real"}
+    # The real frames in another order are far closer to the real clips than noise-like
+    # untrained samples: the calibration rows measure what they claim to.
+    assert rows["real_shuffled"]["fvd"] < 0.5 * rows["untrained"]["fvd"]
+    assert rows["real_shuffled"]["frame_fd"] < 1e-3
+    assert "real, shuffled in time" in done.stdout
