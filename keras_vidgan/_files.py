@@ -1,4 +1,4 @@
-"""Atomic file writes: a file appears complete or not at all."""
+"""File helpers: the cache folder, and atomic writes (a file appears whole or not at all)."""
 
 import os
 import tempfile
