@@ -104,13 +104,10 @@ def _real_vs_real(folder, n, num_frames, seed, fvd, batch_size):
                 note=note)
 
 
-def _calibration(real, real_feats, trainer, args, fvd):
-    """Sets that tell what the metric responds to here, each against the real clips."""
-    from keras_vidgan import evaluate
-
+def _calibration_sets(real, fake, trainer, args):
+    """Sets that tell what the metric responds to on this data (module docstring)."""
     rng = np.random.default_rng(args.seed)
-    fake = trainer.generate(args.samples, seed=args.seed, num_frames=args.frames)
-    sets = {
+    return {
         "real_shuffled": np.stack([clip[rng.permutation(len(clip))] for clip in real]),
         "real_still": np.repeat(real[:, :1], args.frames, axis=1),
         "trained_still": np.repeat(fake[:, :1], args.frames, axis=1),
@@ -118,16 +115,10 @@ def _calibration(real, real_feats, trainer, args, fvd):
             args.samples, seed=args.seed + 1, num_frames=args.frames, first_frame=real[:, 0]
         ),
     }
-    return {
-        key: _row(evaluate.compare_features(
-            real_feats, evaluate.video_features(clips, fvd, args.batch_size), args.seed
-        ))
-        for key, clips in sets.items()
-    }
 
 
 def bench_dataset(name, data_dir, frame_size, args, workdir):
-    """Untrained, trained and real-vs-real rows for one data set."""
+    """Untrained, trained, calibration and real-vs-real rows for one data set."""
     from keras_vidgan import evaluate, runs
     from keras_vidgan.config import RunConfig
 
@@ -142,13 +133,15 @@ def bench_dataset(name, data_dir, frame_size, args, workdir):
     _log(f"{name}: features of {len(real)} real clips")
     real_feats = evaluate.video_features(real, fvd, args.batch_size)
 
-    def score(trainer):
-        fake = trainer.generate(args.samples, seed=args.seed, num_frames=args.frames)
-        return evaluate.compare_features(real_feats, evaluate.video_features(fake, fvd, args.batch_size),
-                                         args.seed)
+    def score(clips, **extra):
+        fake_feats = evaluate.video_features(clips, fvd, args.batch_size)
+        return _row(evaluate.compare_features(real_feats, fake_feats, args.seed), **extra)
+
+    def videos(trainer):
+        return trainer.generate(args.samples, seed=args.seed, num_frames=args.frames)
 
     _log(f"{name}: untrained model")
-    rows = {"untrained": _row(score(runs.make_trainer(config)), step=0)}
+    rows = {"untrained": score(videos(runs.make_trainer(config)), step=0)}
     _log(f"{name}: training {args.steps} steps")
     started = time.perf_counter()
     with contextlib.redirect_stdout(sys.stderr):  # progress lines: keep stdout for the table
@@ -156,9 +149,10 @@ def bench_dataset(name, data_dir, frame_size, args, workdir):
                                     log=lambda message: None, cache_dir=False)
     train_seconds = time.perf_counter() - started
     _log(f"{name}: trained in {train_seconds:.0f} s; scoring")
-    rows["trained"] = _row(score(trainer), step=int(trainer.step.numpy()))
+    fake = videos(trainer)
+    rows["trained"] = score(fake, step=int(trainer.step.numpy()))
     _log(f"{name}: calibration rows")
-    rows.update(_calibration(real, real_feats, trainer, args, fvd))
+    rows.update({key: score(clips) for key, clips in _calibration_sets(real, fake, trainer, args).items()})
     _log(f"{name}: real vs real")
     rows["real_vs_real"] = _real_vs_real(folder, args.samples, args.frames, args.seed, fvd,
                                          args.batch_size)
@@ -202,9 +196,7 @@ def table(report):
                   "real_vs_real": "real vs real (halves)",
                   **CALIBRATION_LABELS}
         for key, label in labels.items():
-            row = result["rows"].get(key)
-            if row is None:
-                continue
+            row = result["rows"][key]
             lines.append(
                 f"{name:<11} {label:<22} {row['num_fake']:>4} {row['num_frames']:>3} "
                 f"{result['frame_size']:>4} {_fmt(row['fvd'], '9.1f')} {_fmt(row['kid'], '8.3f')} "
