@@ -124,8 +124,11 @@ def test_large_frames_snap_to_an_integer_factor_box_average():
     out = data.preprocess_frame(frame, 64)  # 480 -> centre 448 (7 x 64) -> 7x7 box mean
     centre = frame[16:464, 96:544].reshape(64, 7, 64, 7, 3).astype(np.float64)
     assert np.abs(out - centre.mean(axis=(1, 3))).max() <= 1  # only rounding differs
-    boxed = data.preprocess_frame(frame, 64, resize="letterbox")  # 640 -> 640 = 10 x 64
-    assert boxed.shape == (64, 64, 3) and boxed[:7].max() <= 1 and boxed[-7:].max() <= 1
+    white = np.full((400, 600, 3), 255, np.uint8)
+    boxed = data.preprocess_frame(white, 64, resize="letterbox")  # 600 -> padded to 640 = 10 x 64
+    assert boxed.shape == (64, 64, 3)
+    assert boxed[32, :2].max() == 0 and boxed[32, -2:].max() == 0  # 20 px bars -> 2 columns
+    assert boxed[:12].max() == 0 and boxed[12:52, 2:62].min() == 255  # 120 px bars -> 12 rows
 
 
 def test_small_frames_keep_the_whole_square():
