@@ -35,6 +35,8 @@ class RunConfig:
         beta_1: float. Adam beta_1 (§4: 0.5).
         batch_size: int. Global batch size (§4: 32).
         steps: int. Total training steps of the run.
+        frame_steps: int. Video mode: how many of `steps` come first and train the
+            frame GAN alone (a warm-up; see `Trainer`).
         clip_len: int. Frames per training clip in video mode.
         num_frames: int. Frames of generated and exported videos.
         frame_step: int. Keep every n-th frame of the source videos.
@@ -63,6 +65,7 @@ class RunConfig:
     beta_1: float = 0.5
     batch_size: int = 32
     steps: int = 1000
+    frame_steps: int = 0
     clip_len: int = 4
     num_frames: int = 16
     frame_step: int = 1
@@ -87,6 +90,7 @@ class RunConfig:
             (self.precision in PRECISIONS, f"precision must be one of {PRECISIONS}"),
             (self.batch_size >= 1 and self.steps >= 0 and self.z_dim >= 1,
              "batch_size and z_dim must be >= 1 and steps >= 0"),
+            (self.frame_steps >= 0, "frame_steps must be >= 0"),
             (self.clip_len >= 2 or self.mode == "frame", "clip_len must be >= 2"),
             (self.num_frames >= 1, "num_frames must be >= 1"),
         ]

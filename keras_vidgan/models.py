@@ -52,9 +52,13 @@ def _batch_norm(name, dtype, synchronized):
 
 
 def _upsampling_stack(
-    z_dim, frame_size, channels, base_filters, dtype, input_name, name, sync_bn=False
+    z_dim, frame_size, channels, base_filters, dtype, input_name, name, sync_bn=False,
+    to_rgb=True,
 ):
-    """Dense -> Reshape(4, 4, C) -> [Conv2DTranspose + BN + ReLU] x n -> Conv2D -> tanh."""
+    """Dense -> Reshape(4, 4, C) -> [Conv2DTranspose + BN + ReLU] x n -> Conv2D -> tanh.
+
+    With `to_rgb=False` the stack ends at the last stage's features.
+    """
     n_stages = _check_frame_size(frame_size)
     widths = _widths(n_stages, base_filters)[::-1]  # widest at 4x4
     model = keras.Sequential(name=name)
@@ -75,6 +79,8 @@ def _upsampling_stack(
         model.add(_batch_norm(f"up{i}_bn", dtype, sync_bn))
         # listing defect 4: a non-linearity after every transposed convolution.
         model.add(layers.ReLU(dtype=dtype, name=f"up{i}_relu"))
+    if not to_rgb:
+        return model
     # listing defect 4: no BatchNorm right before tanh; listing defect 3: tanh is an
     # Activation, not a `Tanh` layer. Output in float32 under mixed precision.
     model.add(layers.Conv2D(channels, 3, padding="same", dtype=dtype, name="to_rgb"))
@@ -236,8 +242,11 @@ def build_residual_generator(
     - §3.1.1 step 1: the input frame goes through convolution + BatchNorm layers
       (`frame_encoder`, a Sequential) to a feature vector of `feature_dim`.
     - §3.1.1 step 2: noise and features go through Dense, transposed-convolution +
-      BatchNorm stages (`residual_decoder`, the frame generator's design) to a
-      frame-sized residual `r` in [-1, 1].
+      BatchNorm stages (`residual_decoder`, the frame generator's design) to
+      frame-sized features; a head of two 3x3 convolutions on these features and
+      the input frame maps them to a residual `r` in [-1, 1]. Without the frame at
+      full resolution the residual could not follow the frame's content: it drew
+      the same texture over every frame of a rollout (demo data).
     - §3.1.1 step 3: `r` is added element-wise to the input frame. §3.2 writes
       `G = tanh(W_g[z] + W_g^f[z])`, a bounded sum of two branches; we bound the
       residual branch with tanh and clip the sum to [-1, 1], so that a zero residual
@@ -275,12 +284,20 @@ def build_residual_generator(
     encoder.add(layers.ReLU(dtype=dtype, name="features_relu"))
     decoder = _upsampling_stack(
         z_dim + feature_dim, frame_size, channels, base_filters, dtype, "code",
-        "residual_decoder", sync_bn,
+        "residual_decoder", sync_bn, to_rgb=False,
     )
     noise = keras.Input(shape=(z_dim,), name="noise")
     frame = keras.Input(shape=(frame_size, frame_size, channels), name="frame")
     code = layers.Concatenate(dtype=dtype, name="code")([noise, encoder(frame)])
-    summed = layers.Add(dtype="float32", name="add_input_frame")([frame, decoder(code)])
+    # The full-resolution path: the head sees the input frame beside the decoder's
+    # features, so that a residual can follow the frame's content (a shift of an
+    # edge by a pixel is a 3x3 filter of the frame).
+    both = layers.Concatenate(dtype=dtype, name="frame_and_features")([frame, decoder(code)])
+    hidden = layers.Conv2D(base_filters, 3, padding="same", activation="relu", dtype=dtype,
+                           name="residual_head")(both)
+    residual = layers.Conv2D(channels, 3, padding="same", dtype=dtype, name="to_residual")(hidden)
+    residual = layers.Activation("tanh", dtype="float32", name="residual_tanh")(residual)
+    summed = layers.Add(dtype="float32", name="add_input_frame")([frame, residual])
     next_frame = keras.ops.clip(summed, -1.0, 1.0)
     return keras.Model({"noise": noise, "frame": frame}, next_frame, name=name)
 

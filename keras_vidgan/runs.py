@@ -47,6 +47,7 @@ def make_trainer(config, run_dir=None, strategy=None):
             d_optimizer=adam(config.learning_rate, config.beta_1),
             frame_weight=config.frame_weight,
             temporal_weight=config.temporal_weight,
+            frame_steps=config.frame_steps,
             seed=config.seed,
             strategy=strategy,
             checkpoint_dir=os.path.join(run_dir, "checkpoints") if run_dir else None,

@@ -137,12 +137,13 @@ plt.show()"""),
 
 `G(z) = tanh(W_g[z] + W_g^f[z])`: a bounded sum of two branches. In the video mode, the
 residual generator sums the **input frame** branch and a **generated residual** branch
-(`residual_decoder`, ending in tanh), clipped to [-1, 1]: §3.1.1 step 3.
+(`residual_decoder`, then a head that sees the decoder's features beside the input frame,
+ending in tanh), clipped to [-1, 1]: §3.1.1 step 3.
 `D(x) = sigmoid(W_d x + b_d)`: `W_d` and `b_d` are the kernel and bias of D's last Dense
 layer, named `logit`; `with_sigmoid` adds the sigmoid."""),
     ("code", """residual = kv.build_residual_generator(z_dim=Z_DIM, frame_size=FRAME_SIZE)
 print("W_g^f branch (generated residual):", residual.get_layer("residual_decoder").name,
-      "->", residual.get_layer("residual_decoder").output_shape)
+      "->", residual.get_layer("to_residual").name, residual.get_layer("to_residual").output.shape)
 print("element-wise sum with the input frame:", residual.get_layer("add_input_frame").name)
 w_d, b_d = discriminator.get_layer("logit").get_weights()
 print("W_d:", w_d.shape, " b_d:", b_d.shape)"""),

@@ -57,13 +57,25 @@ def test_mixed_precision_outputs_stay_float32():
 def test_residual_generator_zero_residual_returns_input_exactly():
     """§3.1.1 step 3: next = input frame + generated residual; zero residual -> identity."""
     r = models.build_residual_generator(z_dim=8, frame_size=16, base_filters=4)
-    decoder = r.get_layer("residual_decoder")
-    last = decoder.get_layer("to_rgb")
+    last = r.get_layer("to_residual")
     last.set_weights([np.zeros_like(w) for w in last.get_weights()])
     frame = np.random.uniform(-1, 1, (2, 16, 16, 3)).astype("float32")
     out = r({"noise": np.random.randn(2, 8).astype("float32"), "frame": frame}, training=False)
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(out), frame)
     assert sorted(i.name for i in r.inputs) == ["frame", "noise"]
+
+
+def test_residual_head_sees_the_input_frame_at_full_resolution():
+    """The residual depends on each pixel of the frame, not only on the bottleneck."""
+    r = models.build_residual_generator(z_dim=8, frame_size=16, base_filters=4)
+    assert r.get_layer("frame_and_features").output.shape[1:3] == (16, 16)
+    noise = np.random.randn(1, 8).astype("float32")
+    frame = np.zeros((1, 16, 16, 3), "float32")
+    moved = frame.copy()
+    moved[0, 8, 8] = 1.0  # one pixel: beside it, the residual changes too
+    a = keras.ops.convert_to_numpy(r({"noise": noise, "frame": frame}, training=False))
+    b = keras.ops.convert_to_numpy(r({"noise": noise, "frame": moved}, training=False))
+    assert np.abs(b - a)[0, 7:10, 7:10].sum() > np.abs(b - a)[0, :4, :4].sum()
 
 
 def test_temporal_discriminator_on_frame_pairs():

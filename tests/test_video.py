@@ -52,6 +52,38 @@ def test_video_step_updates_all_four_networks(demo_folder):
     assert {"t_real", "t_fake"} <= set(history)
 
 
+def test_frame_steps_warm_up_the_frame_gan_first(demo_folder):
+    """The first `frame_steps` steps train G and D on first frames; then all four nets."""
+    trainer = _video_trainer(z_dim=8, g_filters=4, d_filters=4, frame_steps=2)
+    video_nets = [trainer.residual_generator, trainer.temporal_discriminator]
+    frame_nets = [trainer.generator, trainer.discriminator]
+    before = [[w.copy() for w in n.get_weights()] for n in video_nets + frame_nets]
+    dataset = demo_folder.dataset(4, clip_len=4)
+    history = trainer.fit(dataset, steps=2)
+    assert trainer.in_frame_warmup is False and "t_real" not in history
+    for net, old in zip(video_nets, before):
+        assert all(np.array_equal(a, b) for a, b in zip(old, net.get_weights())), net.name
+    for net, old in zip(frame_nets, before[2:]):
+        assert any(not np.allclose(a, b) for a, b in zip(old, net.get_weights())), net.name
+    history = trainer.fit(dataset, steps=1)
+    assert len(history["t_real"]) == 1
+    for net, old in zip(video_nets, before):
+        assert any(not np.allclose(a, b) for a, b in zip(old, net.get_weights())), net.name
+    assert trainer.trace_count == 2  # one trace per kind of step
+
+
+def test_rollout_losses_do_not_reach_the_frame_generator(demo_folder):
+    """G learns from the frame discriminator only; with its weight at 0, G stays put."""
+    trainer = _video_trainer(z_dim=8, g_filters=4, d_filters=4, frame_weight=0.0)
+    before = [v.numpy().copy() for v in trainer.generator.trainable_variables]
+    residual_before = [w.copy() for w in trainer.residual_generator.get_weights()]
+    trainer.fit(demo_folder.dataset(4, clip_len=4), steps=1)
+    for old, var in zip(before, trainer.generator.trainable_variables):
+        np.testing.assert_array_equal(old, var.numpy())
+    assert any(not np.allclose(a, b) for a, b in
+               zip(residual_before, trainer.residual_generator.get_weights()))
+
+
 def test_video_mode_needs_clips():
     trainer = _video_trainer(z_dim=8, g_filters=4, d_filters=4)
     frames = tf.data.Dataset.from_tensors(tf.zeros((2, 16, 16, 3))).repeat()
@@ -73,18 +105,21 @@ def test_latent_walk_is_smooth():
 def test_trained_video_gan_learns_motion(demo_folder):
     """After a short training on the demo data (300 steps at 16x16, ~15 s):
 
-    - the temporal critic scores real clips above the same clips shuffled in time;
+    - the temporal critic scores real clips' frame pairs above generated ones
+      (measured, seeds 0 and 1: mean logit 0.29 vs -0.86, 0.45 vs -0.10). Real vs
+      real-shuffled-in-time is no test: it depends on which side of the real motion
+      the generator errs (shuffled clips move more than real ones);
     - generated clips move: mean |x_{t+1} - x_t| within a factor 4 of the real clips'
-      (measured: 1.4-2.6x), far from zero and far below uniform noise's.
+      (measured: 0.39-0.57x), far from zero and far below uniform noise's.
     """
     trainer = _video_trainer(seed=0, batch_size=16, clip_len=4)
     trainer.fit(demo_folder.dataset(16, clip_len=4, seed=0), steps=300)
     clips = next(iter(demo_folder.dataset(64, clip_len=4, seed=1)))
-    shuffled = tf.gather(clips, [1, 3, 0, 2], axis=1)
     critic = trainer.temporal_discriminator
     real_score = float(tf.reduce_mean(critic(models.frame_pairs(clips), training=False)))
-    shuffled_score = float(tf.reduce_mean(critic(models.frame_pairs(shuffled), training=False)))
-    assert real_score > shuffled_score
+    fake_pairs = models.frame_pairs(trainer.generate(64, seed=0, num_frames=4))
+    fake_score = float(tf.reduce_mean(critic(fake_pairs, training=False)))
+    assert real_score > fake_score + 0.2
 
     real_motion = float(np.abs(np.diff(clips.numpy(), axis=1)).mean())
     generated = trainer.generate(16, seed=0, num_frames=8)
