@@ -2,7 +2,8 @@
 
 For each data set (the `make demo` synthetic videos, and `../shared/data/real-clips`
 when it is present) this trains the `make demo` configuration (video mode, frame
-size 32, batch 16, clip length 4, 400 steps) and compares N generated clips of T
+size 32, generator width 32, batch 16, clips of 8 frames, 6000 frame warm-up steps
+then 300 video steps) and compares N generated clips of T
 frames with N real clips of the same data (`keras_vidgan.evaluate.real_clips`):
 
 - untrained: the models as initialised (step 0, the run's seed);
@@ -27,7 +28,7 @@ at 64x64 or more). Costs on a 2-core CPU: I3D runs about 32 clips of 16 frames i
 Usage::
 
     python benchmarks/bench_quality.py            # N=128, T=16; writes results/bench_quality.json
-    python benchmarks/bench_quality.py --quick    # smoke run: N=8, T=9, 3 steps;
+    python benchmarks/bench_quality.py --quick    # smoke run: N=8, T=9, 2 + 2 steps;
                                                   # writes results/bench_quality_quick.json
 """
 
@@ -50,7 +51,8 @@ CALIBRATION_LABELS = {"real_shuffled": "real, shuffled in time", "real_still": "
                       "trained_still": "trained frame 0, held",
                       "trained_from_real": "trained, from real f0"}
 # The `make demo` settings (Makefile `demo` target; clip_len is the config default).
-DEMO = dict(mode="video", frame_size=32, batch_size=16, clip_len=4, steps=400)  # Makefile demo
+DEMO = dict(mode="video", frame_size=32, g_filters=32, batch_size=16, clip_len=8,
+            frame_steps=6000, steps=6300)  # Makefile demo
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
@@ -62,10 +64,12 @@ def _log(message):
 
 def _parse(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="tiny smoke run (N=8, T=9, 3 steps)")
+    parser.add_argument("--quick", action="store_true", help="tiny smoke run (N=8, T=9, 2 + 2 steps)")
     parser.add_argument("--samples", type=int, help="clips per set, N (default 128; quick 8)")
     parser.add_argument("--frames", type=int, help="frames per clip, T >= 9 for FVD (default 16; quick 9)")
-    parser.add_argument("--steps", type=int, help=f"training steps (default {DEMO['steps']}; quick 3)")
+    parser.add_argument("--steps", type=int, help=f"training steps (default {DEMO['steps']}; quick 4)")
+    parser.add_argument("--frame-steps", type=int,
+                        help=f"of which frame warm-up steps (default {DEMO['frame_steps']}; quick 2)")
     parser.add_argument("--real-size", type=int, default=32, help="frame size for real-clips (default 32)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the run, the noise and the clips")
     parser.add_argument("--batch-size", type=int, default=8, help="videos per I3D forward pass (default 8)")
@@ -73,8 +77,8 @@ def _parse(argv=None):
     parser.add_argument("--skip-real", action="store_true", help="only the demo data")
     parser.add_argument("--out", help="JSON results (default benchmarks/results/bench_quality[_quick].json)")
     args = parser.parse_args(argv)
-    quick = {"samples": 8, "frames": 9, "steps": 3}
-    full = {"samples": 128, "frames": 16, "steps": DEMO["steps"]}
+    quick = {"samples": 8, "frames": 9, "steps": 4, "frame_steps": 2}
+    full = {"samples": 128, "frames": 16, "steps": DEMO["steps"], "frame_steps": DEMO["frame_steps"]}
     for key, value in (quick if args.quick else full).items():
         if getattr(args, key) is None:
             setattr(args, key, value)
@@ -124,7 +128,8 @@ def bench_dataset(name, data_dir, frame_size, args, workdir):
 
     fvd = not args.no_fvd
     config = RunConfig(
-        **{**DEMO, "frame_size": frame_size, "steps": args.steps}, data=data_dir,
+        **{**DEMO, "frame_size": frame_size, "steps": args.steps, "frame_steps": args.frame_steps},
+        data=data_dir,
         num_frames=args.frames, seed=args.seed, sample_every=0, checkpoint_every=args.steps,
     )
     folder = runs.load_data(config, cache_dir=False)
