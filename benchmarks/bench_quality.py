@@ -2,8 +2,8 @@
 
 For each data set (the `make demo` synthetic videos, and `../shared/data/real-clips`
 when it is present) this trains the `make demo` configuration (video mode, frame
-size 32, generator width 32, batch 16, clips of 8 frames, 6000 frame warm-up steps
-then 300 video steps) and compares N generated clips of T
+size 32, generator width 32, batch 16, clips of 8 frames, DiffAugment, 6000 frame
+warm-up steps then 300 video steps) and compares N generated clips of T
 frames with N real clips of the same data (`keras_vidgan.evaluate.real_clips`):
 
 - untrained: the models as initialised (step 0, the run's seed);
@@ -50,9 +50,10 @@ TARGET_RATIO = 0.5
 CALIBRATION_LABELS = {"real_shuffled": "real, shuffled in time", "real_still": "real frame 0, held",
                       "trained_still": "trained frame 0, held",
                       "trained_from_real": "trained, from real f0"}
-# The `make demo` settings (Makefile `demo` target; clip_len is the config default).
+# The `make demo` settings (Makefile `demo` target; tests/test_benchmarks.py checks they match).
 DEMO = dict(mode="video", frame_size=32, g_filters=32, batch_size=16, clip_len=8,
-            frame_steps=6000, steps=6300)  # Makefile demo
+            frame_steps=6000, steps=6300, augment="translation,color")  # Makefile demo
+DEMO_VIDEOS = 8  # make-demo-data --videos
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
@@ -70,6 +71,10 @@ def _parse(argv=None):
     parser.add_argument("--steps", type=int, help=f"training steps (default {DEMO['steps']}; quick 4)")
     parser.add_argument("--frame-steps", type=int,
                         help=f"of which frame warm-up steps (default {DEMO['frame_steps']}; quick 2)")
+    parser.add_argument("--augment", default=DEMO["augment"],
+                        help=f"DiffAugment policy of the run (default {DEMO['augment']})")
+    parser.add_argument("--demo-videos", type=int, default=DEMO_VIDEOS,
+                        help=f"videos in the demo set (default {DEMO_VIDEOS}, as make demo)")
     parser.add_argument("--real-size", type=int, default=32, help="frame size for real-clips (default 32)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the run, the noise and the clips")
     parser.add_argument("--batch-size", type=int, default=8, help="videos per I3D forward pass (default 8)")
@@ -128,7 +133,8 @@ def bench_dataset(name, data_dir, frame_size, args, workdir):
 
     fvd = not args.no_fvd
     config = RunConfig(
-        **{**DEMO, "frame_size": frame_size, "steps": args.steps, "frame_steps": args.frame_steps},
+        **{**DEMO, "frame_size": frame_size, "steps": args.steps, "frame_steps": args.frame_steps,
+           "augment": args.augment},
         data=data_dir,
         num_frames=args.frames, seed=args.seed, sample_every=0, checkpoint_every=args.steps,
     )
@@ -162,7 +168,7 @@ def bench_dataset(name, data_dir, frame_size, args, workdir):
     rows["real_vs_real"] = _real_vs_real(folder, args.samples, args.frames, args.seed, fvd,
                                          args.batch_size)
     return {
-        "data": data_dir if name != "demo" else "make_demo_videos(n=8, frames=48, size=64), temporary",
+        "data": data_dir if name != "demo" else f"make_demo_videos(n={args.demo_videos}, frames=48, size=64)",
         "frame_size": frame_size,
         "num_videos": folder.num_videos,
         "train_seconds": round(train_seconds, 1),
@@ -236,7 +242,7 @@ def main(argv=None):
               "make_demo_config": DEMO, "datasets": {}}
     with tempfile.TemporaryDirectory(prefix="bench_quality-") as workdir:
         demo_dir = os.path.join(workdir, "videos")
-        data.make_demo_videos(demo_dir)  # `make demo` / make-demo-data defaults
+        data.make_demo_videos(demo_dir, n=args.demo_videos)  # as `make demo`
         report["datasets"]["demo"] = bench_dataset("demo", demo_dir, DEMO["frame_size"], args, workdir)
         if args.skip_real:
             report["datasets"]["real-clips"] = {"skipped": "--skip-real"}

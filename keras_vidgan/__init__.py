@@ -1,11 +1,12 @@
 """keras_vidgan: GAN video generation in Keras 3, after a tutorial document, corrected.
 
-Public API (see README.md): model builders, losses, the Trainer, the video-folder
-loader, sampling, export for TF Serving and video I/O.
+Public API (see README.md): model builders, losses, the Trainer and its DiffAugment,
+the video-folder loader, sampling, export for TF Serving and video I/O.
 """
 
 __version__ = "0.1.0"
 
+from keras_vidgan.augment import diff_augment
 from keras_vidgan.config import RunConfig, build_models
 from keras_vidgan.data import (
     NoUsableVideosError,
@@ -38,6 +39,7 @@ __all__ = [
     "__version__",
     "RunConfig",
     "build_models",
+    "diff_augment",
     "NoUsableVideosError",
     "VideoFolder",
     "find_videos",

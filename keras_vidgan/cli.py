@@ -41,6 +41,8 @@ def _add_train(sub):
     p.add_argument("--steps", type=_positive, help=f"total training steps of the run (default {d.steps})")
     p.add_argument("--frame-steps", type=int, help="video mode: the first N of --steps train the "
                    f"frame GAN alone, a cheap warm-up (default {d.frame_steps})")
+    p.add_argument("--augment", help="DiffAugment of the critics' inputs: 'translation,color', "
+                   f"either one, or 'none' (default {d.augment}; see README, Quality)")
     p.add_argument("--batch-size", type=_positive, help=f"global batch size (default {d.batch_size})")
     p.add_argument("--frame-size", type=_positive, help=f"frame height and width, power of two >= 16 (default {d.frame_size})")
     p.add_argument("--loss", choices=("bce", "lsgan"), help=f"GAN loss (default {d.loss})")

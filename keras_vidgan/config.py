@@ -9,6 +9,7 @@ import os
 
 import keras
 
+from keras_vidgan import augment
 from keras_vidgan import models
 
 __all__ = ["RunConfig", "build_models", "PRECISIONS"]
@@ -37,6 +38,8 @@ class RunConfig:
         steps: int. Total training steps of the run.
         frame_steps: int. Video mode: how many of `steps` come first and train the
             frame GAN alone (a warm-up; see `Trainer`).
+        augment: str. DiffAugment policy of the critics' inputs:
+            `"translation,color"`, a part of it, or `"none"` (see `keras_vidgan.augment`).
         clip_len: int. Frames per training clip in video mode.
         num_frames: int. Frames of generated and exported videos.
         frame_step: int. Keep every n-th frame of the source videos.
@@ -66,6 +69,7 @@ class RunConfig:
     batch_size: int = 32
     steps: int = 1000
     frame_steps: int = 0
+    augment: str = "none"
     clip_len: int = 4
     num_frames: int = 16
     frame_step: int = 1
@@ -94,6 +98,10 @@ class RunConfig:
             (self.clip_len >= 2 or self.mode == "frame", "clip_len must be >= 2"),
             (self.num_frames >= 1, "num_frames must be >= 1"),
         ]
+        try:
+            augment.parse_policy(self.augment)
+        except ValueError as err:
+            checks.append((False, f"augment: {err}"))
         for ok, message in checks:
             if not ok:
                 raise ValueError(f"Invalid run config: {message}; received: {self}")

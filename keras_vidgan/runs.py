@@ -48,6 +48,7 @@ def make_trainer(config, run_dir=None, strategy=None):
             frame_weight=config.frame_weight,
             temporal_weight=config.temporal_weight,
             frame_steps=config.frame_steps,
+            augment=config.augment,
             seed=config.seed,
             strategy=strategy,
             checkpoint_dir=os.path.join(run_dir, "checkpoints") if run_dir else None,

@@ -15,6 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_vidgan import augment as augment_lib
 from keras_vidgan import losses as losses_lib
 from keras_vidgan import models as models_lib
 from keras_vidgan import sampling
@@ -77,6 +78,10 @@ class Trainer:
             alone on the clips' first frames (frame mode), so that the rollouts of
             §3.1.1 step 3 start from frames that already look like the data. Frame
             steps are several times cheaper than video steps. Defaults to 0.
+        augment: DiffAugment policy for the critics' inputs, e.g.
+            `"translation,color"` (see `keras_vidgan.augment`), or None. Real and
+            generated samples get independent draws; clips one draw per clip.
+            Defaults to None (the document's GAN, unaugmented).
         seed: int. Seed of the training noise. Defaults to 0.
         strategy: a `tf.distribute.Strategy`, or None for the default. Models must be
             built under `strategy.scope()`; batches are global batches.
@@ -106,6 +111,7 @@ class Trainer:
         frame_weight=1.0,
         temporal_weight=1.0,
         frame_steps=0,
+        augment=None,
         seed=0,
         strategy=None,
         checkpoint_dir=None,
@@ -125,6 +131,7 @@ class Trainer:
         self.frame_weight = float(frame_weight)
         self.temporal_weight = float(temporal_weight)
         self.frame_steps = int(frame_steps) if residual_generator is not None else 0
+        self.augment = augment_lib.parse_policy(augment)
         self.seed = int(seed)
         self.strategy = strategy or tf.distribute.get_strategy()
         self.z_dim = int(generator.input_shape[-1])
@@ -182,25 +189,42 @@ class Trainer:
 
     # --- The training step ----------------------------------------------------------
 
-    def _noise(self, batch):
-        """Noise for this replica's `batch` rows of the global batch.
+    def _replica_rows(self, draw, batch, stream):
+        """This replica's `batch` rows of a stateless draw for the global batch.
 
-        The global batch's noise is drawn from `(seed, step)` and each replica takes
-        its own rows, so N replicas see exactly the noise one device would.
+        `draw(rows, seed)` is called for the global batch with a seed made of
+        `(seed, step)` (and `stream`, when nonzero); each replica takes its own rows,
+        so N replicas see exactly the random numbers one device would.
         """
         replicas = self.strategy.num_replicas_in_sync
         replica = tf.distribute.get_replica_context()
         index = replica.replica_id_in_sync_group if replica else 0
         seed = tf.stack([tf.constant(self.seed, tf.int64), self.step])
-        noise = tf.random.stateless_normal((batch * replicas, self.z_dim), seed=seed)
-        return noise[index * batch:(index + 1) * batch]
+        if stream:
+            seed = tf.random.experimental.stateless_fold_in(seed, stream)
+        rows = draw(batch * replicas, seed)
+        return tf.nest.map_structure(lambda r: r[index * batch:(index + 1) * batch], rows)
+
+    def _noise(self, batch):
+        """Noise for this replica's `batch` rows of the global batch."""
+        return self._replica_rows(
+            lambda rows, seed: tf.random.stateless_normal((rows, self.z_dim), seed=seed),
+            batch, stream=0,
+        )
+
+    def _augment(self, x, stream):
+        """DiffAugment of a critic's input (identity without `augment`)."""
+        if not self.augment:
+            return x
+        params = self._replica_rows(augment_lib.random_params, tf.shape(x)[0], stream)
+        return augment_lib.apply(x, params, self.augment)
 
     def _frame_losses(self, real):
         """Frame mode: the document's GAN on a batch of frames."""
         noise = self._noise(tf.shape(real)[0])  # as many fakes as real frames
         fake = self.generator(noise, training=True)
-        real_logits = self.discriminator(real, training=True)
-        fake_logits = self.discriminator(fake, training=True)
+        real_logits = self.discriminator(self._augment(real, 1), training=True)
+        fake_logits = self.discriminator(self._augment(fake, 2), training=True)
         return {
             "d_loss": self.d_loss_fn(real_logits, fake_logits),
             "g_loss": self.g_loss_fn(fake_logits),
@@ -231,11 +255,13 @@ class Trainer:
         fake_clip = tf.stack([start] + fakes, axis=1)
         fake_frames = tf.concat([first_fake] + fakes, axis=0)
         real_frames = tf.reshape(real, tf.concat([[-1], shape[2:]], 0))
-        real_logits = self.discriminator(real_frames, training=True)
-        fake_logits = self.discriminator(fake_frames, training=True)
-        real_pair = self.temporal_discriminator(models_lib.frame_pairs(real), training=True)
+        real_logits = self.discriminator(self._augment(real_frames, 1), training=True)
+        fake_logits = self.discriminator(self._augment(fake_frames, 2), training=True)
+        real_pair = self.temporal_discriminator(
+            models_lib.frame_pairs(self._augment(real, 3)), training=True
+        )
         fake_pair = self.temporal_discriminator(
-            models_lib.frame_pairs(fake_clip), training=True
+            models_lib.frame_pairs(self._augment(fake_clip, 4)), training=True
         )
         fw, tw = self.frame_weight, self.temporal_weight
         return {

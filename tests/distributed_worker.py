@@ -42,7 +42,8 @@ def main(kind, out):
         .repeat()
         .batch(8, drop_remainder=True)
     )
-    config = config_lib.RunConfig(frame_size=16, z_dim=8, g_filters=4, d_filters=4, seed=3)
+    config = config_lib.RunConfig(frame_size=16, z_dim=8, g_filters=4, d_filters=4, seed=3,
+                                  augment="translation,color")  # its draws are sliced too
     trainer = runs.make_trainer(config, strategy=strategy)
     history = trainer.fit(dataset, steps=STEPS)
     weights = trainer.generator.get_weights() + trainer.discriminator.get_weights()

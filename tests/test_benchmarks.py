@@ -42,3 +42,27 @@ def test_bench_quality_quick_reports_every_row(tmp_path, i3d_weights):
     assert rows["real_shuffled"]["fvd"] < 0.5 * rows["untrained"]["fvd"]
     assert rows["real_shuffled"]["frame_fd"] < 1e-3
     assert "real, shuffled in time" in done.stdout
+
+
+def test_bench_quality_trains_what_make_demo_trains():
+    """The quality benchmark's DEMO settings are the Makefile demo's flags."""
+    import re
+
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    try:
+        import bench_quality
+    finally:
+        sys.path.pop(0)
+    makefile = open(os.path.join(ROOT, "Makefile")).read()
+    variables = dict(re.findall(r"^(DEMO_\w+) \?= (\S+)$", makefile, re.M))
+    train = makefile.split("keras-vidgan train", 1)[1].split("\n\t$(BIN)", 1)[0]
+    flags = dict(re.findall(r"--([\w-]+) (\S+)", train.replace("\\\n", " ")))
+    demo = bench_quality.DEMO
+    frame_steps = int(variables["DEMO_FRAME_STEPS"])
+    assert flags["mode"] == demo["mode"] and flags["augment"] == demo["augment"]
+    for key in ("frame_size", "g_filters", "batch_size", "clip_len"):
+        assert int(flags[key.replace("_", "-")]) == demo[key], key
+    assert frame_steps == demo["frame_steps"]
+    assert frame_steps + int(variables["DEMO_VIDEO_STEPS"]) == demo["steps"]
+    videos = re.search(r"make-demo-data \S+(?: --videos (\d+))?", makefile).group(1)
+    assert int(videos or 8) == bench_quality.DEMO_VIDEOS

@@ -1,7 +1,8 @@
 """tf.distribute: N replicas train exactly as one device on the same global batch.
 
-Each global batch is split into per-replica slices in replica order, the noise of the
-global batch is drawn once from (seed, step) and sliced, BatchNorm is synchronised and
+Each global batch is split into per-replica slices in replica order, the noise and the
+DiffAugment draws of the global batch are drawn once from (seed, step) and sliced (the
+worker trains with augment="translation,color"), BatchNorm is synchronised and
 losses are averaged per replica: so the tolerance is float32 round-off (1e-5).
 """
 

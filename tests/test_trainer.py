@@ -1,3 +1,4 @@
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -110,6 +111,20 @@ def test_lsgan_trains():
 
 def test_xla_step_runs_on_cpu():
     """The GPU path `jit_compile=True` stays real: it compiles and trains here too."""
-    trainer = _frame_trainer(jit_compile=True)
+    trainer = _frame_trainer(jit_compile=True, augment="translation,color")
     ds = tf.data.Dataset.from_tensors(tf.zeros((4, 16, 16, 3))).repeat()
     assert np.isfinite(trainer.fit(ds, steps=2)["g_loss"]).all()
+
+
+def test_augment_changes_what_the_critic_sees_and_stays_seeded(demo_folder):
+    """DiffAugment draws from (seed, step): same seed, same step; off, a different step."""
+    def first_logs(policy):
+        keras.utils.set_random_seed(0)
+        trainer = _frame_trainer(seed=1, augment=policy)
+        return trainer.fit(demo_folder.dataset(8, seed=0), steps=1)
+
+    plain, augmented = first_logs(None), first_logs("translation,color")
+    assert augmented["d_real"] == first_logs("translation,color")["d_real"]
+    assert augmented["d_real"] != pytest.approx(plain["d_real"], abs=1e-6)
+    with pytest.raises(ValueError, match="Unknown augmentation 'flip'"):
+        _frame_trainer(augment="flip")

@@ -128,3 +128,17 @@ def test_trained_video_gan_learns_motion(demo_folder):
     noise_motion = float(np.abs(np.diff(noise, axis=1)).mean())
     assert real_motion / 4 < motion < real_motion * 4
     assert motion < 0.3 * noise_motion
+
+
+def test_augment_is_per_frame_for_the_frame_critic_per_clip_for_the_temporal_one(
+    demo_folder, monkeypatch
+):
+    from keras_vidgan import augment
+
+    seen = []
+    original = augment.apply
+    monkeypatch.setattr(augment, "apply", lambda x, *a: seen.append(x.shape.rank) or original(x, *a))
+    trainer = _video_trainer(z_dim=8, g_filters=4, d_filters=4, augment="translation,color")
+    history = trainer.fit(demo_folder.dataset(4, clip_len=4), steps=1)
+    assert sorted(seen) == [4, 4, 5, 5]  # real and fake frames; real and fake clips
+    assert np.isfinite(history["t_fake"]).all()
