@@ -80,6 +80,9 @@ def _parse(argv=None):
     parser.add_argument("--batch-size", type=int, default=8, help="videos per I3D forward pass (default 8)")
     parser.add_argument("--no-fvd", action="store_true", help="frame FD only (no I3D)")
     parser.add_argument("--skip-real", action="store_true", help="only the demo data")
+    parser.add_argument("--skip-demo", action="store_true", help="only the real clips")
+    parser.add_argument("--real-clips", default=REAL_CLIPS,
+                        help="folder of real videos (default ../shared/data/real-clips beside the project)")
     parser.add_argument("--out", help="JSON results (default benchmarks/results/bench_quality[_quick].json)")
     args = parser.parse_args(argv)
     quick = {"samples": 8, "frames": 9, "steps": 4, "frame_steps": 2}
@@ -241,16 +244,21 @@ def main(argv=None):
     report = {"settings": {k: v for k, v in vars(args).items() if k != "out"},
               "make_demo_config": DEMO, "datasets": {}}
     with tempfile.TemporaryDirectory(prefix="bench_quality-") as workdir:
-        demo_dir = os.path.join(workdir, "videos")
-        data.make_demo_videos(demo_dir, n=args.demo_videos)  # as `make demo`
-        report["datasets"]["demo"] = bench_dataset("demo", demo_dir, DEMO["frame_size"], args, workdir)
+        if args.skip_demo:
+            report["datasets"]["demo"] = {"skipped": "--skip-demo"}
+        else:
+            demo_dir = os.path.join(workdir, "videos")
+            data.make_demo_videos(demo_dir, n=args.demo_videos)  # as `make demo`
+            report["datasets"]["demo"] = bench_dataset("demo", demo_dir, DEMO["frame_size"], args,
+                                                       workdir)
         if args.skip_real:
             report["datasets"]["real-clips"] = {"skipped": "--skip-real"}
-        elif not os.path.isdir(REAL_CLIPS):
-            report["datasets"]["real-clips"] = {"skipped": f"{REAL_CLIPS} is absent (it lives beside the project)"}
+        elif not os.path.isdir(args.real_clips):
+            report["datasets"]["real-clips"] = {
+                "skipped": f"{args.real_clips} is absent (it lives beside the project)"}
         else:
             report["datasets"]["real-clips"] = bench_dataset(
-                "real-clips", REAL_CLIPS, args.real_size, args, workdir
+                "real-clips", args.real_clips, args.real_size, args, workdir
             )
     report["seconds"] = round(time.perf_counter() - started, 1)
     report["environment"] = _environment()

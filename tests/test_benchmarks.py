@@ -25,16 +25,19 @@ def test_run_all_quick_writes_the_table():
 
 
 @pytest.mark.slow
-def test_bench_quality_quick_reports_every_row(tmp_path, i3d_weights):
+def test_bench_quality_quick_reports_every_row(tmp_path, i3d_weights, demo_dir):
     out = tmp_path / "quality.json"
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    done = subprocess.run(
+    done = subprocess.run(  # --real-clips: any folder of videos stands in for the real clips
         [sys.executable, os.path.join(ROOT, "benchmarks", "bench_quality.py"), "--quick",
-         "--skip-real", "--out", str(out)],
+         "--real-clips", demo_dir, "--out", str(out)],
         capture_output=True, text=True, timeout=900, env=env, cwd=ROOT,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    rows = json.loads(out.read_text())["datasets"]["demo"]["rows"]
+    datasets = json.loads(out.read_text())["datasets"]
+    assert datasets["real-clips"]["data"] == demo_dir
+    assert set(datasets["real-clips"]["rows"]) == set(datasets["demo"]["rows"])
+    rows = datasets["demo"]["rows"]
     assert set(rows) == {"untrained", "trained", "real_vs_real", "real_shuffled", "real_still",
                          "trained_still", "trained_from_real"}
     # The real frames in another order are far closer to the real clips than noise-like
