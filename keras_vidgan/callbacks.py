@@ -103,7 +103,7 @@ class TensorBoardLogger(Callback):
 
 
 class SampleWriter(Callback):
-    """Fixed-seed samples every K steps in `folder`, and a progress GIF at the end.
+    """Fixed-seed samples every K steps and after the last step, and a progress GIF.
 
     Frame mode writes `step_XXXXXXX.png` grids; video mode also writes a clip
     `step_XXXXXXX.gif` of `num_frames` frames (a grid of videos). At the end,
@@ -144,6 +144,9 @@ class SampleWriter(Callback):
         return paths
 
     def on_train_end(self, trainer, completed):
+        step = int(trainer.step.numpy())
+        if completed and self.every and step % self.every:
+            self.write(trainer, step)  # the last step, when it is not a multiple of `every`
         grids = sorted(
             f for f in os.listdir(self.folder) if f.startswith("step_") and f.endswith(".png")
         )

@@ -128,3 +128,13 @@ def test_augment_changes_what_the_critic_sees_and_stays_seeded(demo_folder):
     assert augmented["d_real"] != pytest.approx(plain["d_real"], abs=1e-6)
     with pytest.raises(ValueError, match="Unknown augmentation 'flip'"):
         _frame_trainer(augment="flip")
+
+
+def test_samples_are_written_every_k_steps_and_after_the_last(tmp_path):
+    from keras_vidgan.callbacks import SampleWriter
+
+    trainer = _frame_trainer()
+    ds = tf.data.Dataset.from_tensors(tf.zeros((4, 16, 16, 3))).repeat()
+    trainer.fit(ds, steps=5, callbacks=[SampleWriter(str(tmp_path), every=2, num_samples=4)])
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["progress.gif", "step_0000002.png", "step_0000004.png", "step_0000005.png"]
