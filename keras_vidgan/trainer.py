@@ -213,7 +213,12 @@ class Trainer:
         )
 
     def _augment(self, x, stream):
-        """DiffAugment of a critic's input (identity without `augment`)."""
+        """DiffAugment of a critic's input (identity without `augment`).
+
+        `stream` keeps the draws of each input independent: 1 and 2 for the frame
+        critic's real and generated frames, 3 and 4 for the temporal critic's real
+        and generated clips (0 is the noise's).
+        """
         if not self.augment:
             return x
         params = self._replica_rows(augment_lib.random_params, tf.shape(x)[0], stream)
