@@ -24,7 +24,7 @@ $(BIN)/.installed: setup.cfg pyproject.toml
 demo: install
 	$(BIN)/keras-vidgan make-demo-data $(DEMO)/videos
 	$(BIN)/keras-vidgan train --data $(DEMO)/videos --out $(DEMO)/run --mode video \
-		--frame-size 32 --g-filters 32 --batch-size 16 --clip-len 8 --augment translation,color \
+		--frame-size 32 --g-filters 32 --batch-size 16 --clip-len 8 --residual advect --augment translation,color \
 		--frame-steps $(DEMO_FRAME_STEPS) \
 		--steps $$(( $(DEMO_FRAME_STEPS) + $(DEMO_VIDEO_STEPS) )) --sample-every 500 --quiet
 	$(BIN)/keras-vidgan export --run $(DEMO)/run --out $(DEMO)/export --overwrite --version 1

@@ -52,7 +52,8 @@ CALIBRATION_LABELS = {"real_shuffled": "real, shuffled in time", "real_still": "
                       "trained_from_real": "trained, from real f0"}
 # The `make demo` settings (Makefile `demo` target; tests/test_benchmarks.py checks they match).
 DEMO = dict(mode="video", frame_size=32, g_filters=32, batch_size=16, clip_len=8,
-            frame_steps=6000, steps=6300, augment="translation,color")  # Makefile demo
+            frame_steps=6000, steps=6300, residual="advect",
+            augment="translation,color")  # Makefile demo
 DEMO_VIDEOS = 8  # make-demo-data --videos
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -73,6 +74,8 @@ def _parse(argv=None):
                         help=f"of which frame warm-up steps (default {DEMO['frame_steps']}; quick 2)")
     parser.add_argument("--augment", default=DEMO["augment"],
                         help=f"DiffAugment policy of the run (default {DEMO['augment']})")
+    parser.add_argument("--residual", default=DEMO["residual"], choices=("add", "advect"),
+                        help=f"residual generator of the run (default {DEMO['residual']})")
     parser.add_argument("--demo-videos", type=int, default=DEMO_VIDEOS,
                         help=f"videos in the demo set (default {DEMO_VIDEOS}, as make demo)")
     parser.add_argument("--real-size", type=int, default=32, help="frame size for real-clips (default 32)")
@@ -137,7 +140,7 @@ def bench_dataset(name, data_dir, frame_size, args, workdir):
     fvd = not args.no_fvd
     config = RunConfig(
         **{**DEMO, "frame_size": frame_size, "steps": args.steps, "frame_steps": args.frame_steps,
-           "augment": args.augment},
+           "augment": args.augment, "residual": args.residual},
         data=data_dir,
         num_frames=args.frames, seed=args.seed, sample_every=0, checkpoint_every=args.steps,
     )

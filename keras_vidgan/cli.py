@@ -31,6 +31,7 @@ def _positive(value):
 
 
 def _add_train(sub):
+    from keras_vidgan import models
     from keras_vidgan.config import PRECISIONS, RunConfig
 
     d = RunConfig()
@@ -41,6 +42,9 @@ def _add_train(sub):
     p.add_argument("--steps", type=_positive, help=f"total training steps of the run (default {d.steps})")
     p.add_argument("--frame-steps", type=int, help="video mode: the first N of --steps train the "
                    f"frame GAN alone, a cheap warm-up (default {d.frame_steps})")
+    p.add_argument("--residual", choices=models.RESIDUALS, help="video mode: 'add' a generated "
+                   "residual to each frame (the document's) or 'advect' the frame's pixels "
+                   f"(default {d.residual}; see README, Quality)")
     p.add_argument("--augment", help="DiffAugment of the critics' inputs: 'translation,color', "
                    f"either one, or 'none' (default {d.augment}; see README, Quality)")
     p.add_argument("--batch-size", type=_positive, help=f"global batch size (default {d.batch_size})")

@@ -38,6 +38,9 @@ class RunConfig:
         steps: int. Total training steps of the run.
         frame_steps: int. Video mode: how many of `steps` come first and train the
             frame GAN alone (a warm-up; see `Trainer`).
+        residual: str. Video mode: how the residual generator moves a frame,
+            `"add"` (a generated residual, §3.1.1 step 3) or `"advect"` (the
+            frame's pixels moved locally; see `models.Advection`).
         augment: str. DiffAugment policy of the critics' inputs:
             `"translation,color"`, a part of it, or `"none"` (see `keras_vidgan.augment`).
         clip_len: int. Frames per training clip in video mode.
@@ -70,6 +73,7 @@ class RunConfig:
     steps: int = 1000
     frame_steps: int = 0
     augment: str = "none"
+    residual: str = "add"
     clip_len: int = 4
     num_frames: int = 16
     frame_step: int = 1
@@ -97,6 +101,7 @@ class RunConfig:
             (self.frame_steps >= 0, "frame_steps must be >= 0"),
             (self.clip_len >= 2 or self.mode == "frame", "clip_len must be >= 2"),
             (self.num_frames >= 1, "num_frames must be >= 1"),
+            (self.residual in models.RESIDUALS, f"residual must be one of {models.RESIDUALS}"),
         ]
         try:
             augment.parse_policy(self.augment)
@@ -160,7 +165,7 @@ def build_models(config, sync_bn=False):
     }
     if config.mode == "video":
         built["residual_generator"] = models.build_residual_generator(
-            z, size, base_filters=gf, **common
+            z, size, base_filters=gf, residual=config.residual, **common
         )
         built["temporal_discriminator"] = models.build_temporal_discriminator(
             size, base_filters=df, batch_norm=config.d_batch_norm, **common

@@ -182,14 +182,18 @@ show_gif(np.stack([kv.video_io.grid(walk[:, t], columns=4) for t in range(12)]),
 
 The residual generator predicts the next frame from the current one; a temporal critic
 judges pairs of consecutive frames. Videos come from noise (G draws frame 0) or from an
-image (image-to-video). Not in the document: `augment` shifts and recolours what the
+image (image-to-video). Not in the document, both measured in the README (Quality):
+`residual="advect"` makes the residual a local motion of the frame's own pixels (a
+softmax over a 5x5 neighbourhood per pixel), which keeps shapes and colours where a
+generated residual smeared them over a rollout; `augment` shifts and recolours what the
 critics see (DiffAugment; one draw per clip for the temporal critic), which gave sharper
-frames from the small demo folder (README, Quality)."""),
+frames from the small demo folder."""),
     ("code", """keras.utils.set_random_seed(0)
 video_trainer = kv.Trainer(
     kv.build_generator(z_dim=Z_DIM, frame_size=FRAME_SIZE),
     kv.build_discriminator(frame_size=FRAME_SIZE),
-    residual_generator=kv.build_residual_generator(z_dim=Z_DIM, frame_size=FRAME_SIZE),
+    residual_generator=kv.build_residual_generator(z_dim=Z_DIM, frame_size=FRAME_SIZE,
+                                                   residual="advect"),
     temporal_discriminator=kv.build_temporal_discriminator(frame_size=FRAME_SIZE),
     augment="translation,color",
 )

@@ -62,7 +62,8 @@ def test_bench_quality_trains_what_make_demo_trains():
     flags = dict(re.findall(r"--([\w-]+) (\S+)", train.replace("\\\n", " ")))
     demo = bench_quality.DEMO
     frame_steps = int(variables["DEMO_FRAME_STEPS"])
-    assert flags["mode"] == demo["mode"] and flags["augment"] == demo["augment"]
+    for key in ("mode", "augment", "residual"):
+        assert flags[key] == demo[key], key
     for key in ("frame_size", "g_filters", "batch_size", "clip_len"):
         assert int(flags[key.replace("_", "-")]) == demo[key], key
     assert frame_steps == demo["frame_steps"]

@@ -26,11 +26,12 @@ def test_end_to_end(tmp_path, mode):
     out = cli("train", "--data", videos, "--out", run, "--mode", mode, "--steps", 3,
               "--frame-size", 16, "--batch-size", 4, "--sample-every", 3, "--quiet", "--no-cache",
               "--g-filters", 8, "--d-filters", 8, "--frame-steps", 1,
-              "--augment", "translation,color").stdout
+              "--augment", "translation,color", "--residual", "advect").stdout
     assert "3 of 3 files used" in out and "trained to step 3" in out
     saved = json.loads((run / "config.json").read_text())
     assert (saved["mode"], saved["g_filters"], saved["d_filters"]) == (mode, 8, 8)
-    assert (saved["frame_steps"], saved["augment"]) == (1, "translation,color")
+    assert (saved["frame_steps"], saved["augment"], saved["residual"]) == (
+        1, "translation,color", "advect")
     assert (run / "samples" / "step_0000003.png").exists()
     cli("generate", "--run", run, "--out", tmp_path / "s.mp4", "--n", 2, "--frames", 4)
     cli("generate", "--run", run, "--out", tmp_path / "s.gif", "--n", 2, "--frames", 4)
@@ -66,6 +67,8 @@ def test_errors_exit_nonzero_with_one_line(tmp_path):
     assert done.returncode == 2 and "frame_steps must be >= 0" in done.stderr
     done = cli("train", "--data", empty, "--out", tmp_path / "r4", "--augment", "flip", check=False)
     assert done.returncode == 2 and "Unknown augmentation 'flip'" in done.stderr
+    done = cli("train", "--data", empty, "--out", tmp_path / "r5", "--residual", "warp", check=False)
+    assert done.returncode == 2 and "invalid choice: 'warp'" in done.stderr
 
 
 def test_help_and_config():

@@ -23,6 +23,14 @@ def video_models():
 
 
 @pytest.fixture(scope="module")
+def advect_models():
+    return config_lib.build_models(
+        config_lib.RunConfig(mode="video", frame_size=16, z_dim=8, g_filters=4, d_filters=4,
+                             residual="advect")
+    )
+
+
+@pytest.fixture(scope="module")
 def frame_export(frame_models, tmp_path_factory):
     base = tmp_path_factory.mktemp("export")
     return export.export_saved_model(frame_models, str(base))
@@ -115,9 +123,11 @@ def test_discriminate_is_sigmoid_of_logits(frame_models, frame_export):
     np.testing.assert_allclose(served["probability"].numpy(), tf.sigmoid(logits[:, 0]).numpy(), atol=1e-5)
 
 
-def test_video_signatures_equal_the_keras_models(video_models, tmp_path):
+@pytest.mark.parametrize("models_fixture", ["video_models", "advect_models"])
+def test_video_signatures_equal_the_keras_models(models_fixture, request, tmp_path):
     from keras_vidgan import sampling
 
+    video_models = request.getfixturevalue(models_fixture)
     path = export.export_saved_model(video_models, str(tmp_path), num_frames=4)
     loaded = tf.saved_model.load(path)
     noise = tf.random.normal((2, 8), seed=4)

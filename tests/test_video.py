@@ -41,8 +41,9 @@ def test_different_noise_gives_different_videos():
     assert np.abs(c[:, 1:] - d[:, 1:]).mean() > 1e-4  # same image, other noise, other motion
 
 
-def test_video_step_updates_all_four_networks(demo_folder):
-    trainer = _video_trainer(z_dim=8, g_filters=4, d_filters=4)
+@pytest.mark.parametrize("residual", ["add", "advect"])
+def test_video_step_updates_all_four_networks(demo_folder, residual):
+    trainer = _video_trainer(z_dim=8, g_filters=4, d_filters=4, residual=residual)
     nets = [trainer.generator, trainer.residual_generator, trainer.discriminator,
             trainer.temporal_discriminator]
     before = [[w.copy() for w in n.get_weights()] for n in nets]
@@ -142,3 +143,22 @@ def test_augment_is_per_frame_for_the_frame_critic_per_clip_for_the_temporal_one
     history = trainer.fit(demo_folder.dataset(4, clip_len=4), steps=1)
     assert sorted(seen) == [4, 4, 5, 5]  # real and fake frames; real and fake clips
     assert np.isfinite(history["t_fake"]).all()
+
+
+@pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
+def test_advect_rollouts_train_in_low_precision_and_under_xla(demo_folder, precision):
+    """The GPU paths of `residual="advect"`: low-precision layers (the advection itself
+    in float32) and an XLA-compiled step train, and rollouts keep the frames' range."""
+    config = config_lib.RunConfig(mode="video", frame_size=16, z_dim=8, g_filters=4,
+                                  d_filters=4, residual="advect", precision=precision)
+    built = config_lib.build_models(config)
+    residual = built["residual_generator"]
+    assert residual.get_layer("motion_logits").compute_dtype != "float32"
+    assert residual.get_layer("advect").compute_dtype == "float32"
+    trainer = Trainer(built["generator"], built["discriminator"], residual_generator=residual,
+                      temporal_discriminator=built["temporal_discriminator"], jit_compile=True)
+    history = trainer.fit(demo_folder.dataset(4, clip_len=3), steps=2)
+    assert np.isfinite(history["g_loss"]).all()
+    image = np.random.default_rng(0).uniform(-1, 1, (2, 16, 16, 3)).astype("float32")
+    video = trainer.generate(2, seed=0, num_frames=5, first_frame=image)
+    assert video.dtype == np.float32 and np.abs(video).max() <= 1.0
