@@ -74,8 +74,8 @@ def _parse(argv=None):
                         help=f"of which frame warm-up steps (default {DEMO['frame_steps']}; quick 2)")
     parser.add_argument("--augment", default=DEMO["augment"],
                         help=f"DiffAugment policy of the run (default {DEMO['augment']})")
-    parser.add_argument("--residual", default=DEMO["residual"], choices=("add", "advect"),
-                        help=f"residual generator of the run (default {DEMO['residual']})")
+    parser.add_argument("--residual", default=DEMO["residual"],
+                        help=f"residual generator of the run, add or advect (default {DEMO['residual']})")
     parser.add_argument("--demo-videos", type=int, default=DEMO_VIDEOS,
                         help=f"videos in the demo set (default {DEMO_VIDEOS}, as make demo)")
     parser.add_argument("--real-size", type=int, default=32, help="frame size for real-clips (default 32)")

@@ -9,8 +9,7 @@ import os
 
 import keras
 
-from keras_vidgan import augment
-from keras_vidgan import models
+from keras_vidgan import augment, models
 
 __all__ = ["RunConfig", "build_models", "PRECISIONS"]
 
