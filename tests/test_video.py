@@ -73,6 +73,37 @@ def test_frame_steps_warm_up_the_frame_gan_first(demo_folder):
     assert trainer.trace_count == 2  # one trace per kind of step
 
 
+def _trainable(nets):
+    return [v.numpy().copy() for net in nets for v in net.trainable_variables]
+
+
+@pytest.mark.parametrize("precision", ["float32", "mixed_float16"])
+def test_first_video_step_restarts_adam(demo_folder, precision):
+    """After the warm-up, the video nets' first Adam step is bias-corrected: <= lr.
+
+    Carried on, Adam's step count (50) would leave their fresh moments barely
+    corrected and the first step would be about 3.5x the learning rate (16x after
+    a long warm-up).
+    """
+    trainer = _video_trainer(z_dim=8, g_filters=4, d_filters=4, frame_steps=50,
+                             precision=precision)
+    dataset = demo_folder.dataset(4, clip_len=4)
+    trainer.fit(dataset, steps=50)
+    video_nets = [trainer.residual_generator, trainer.temporal_discriminator]
+    before = _trainable(video_nets)
+    trainer.fit(dataset, steps=1)
+    lr = float(trainer.g_optimizer.learning_rate)
+    assert lr == pytest.approx(2e-4)  # the learning rate is kept
+    change = max(float(np.abs(a - b).max()) for a, b in zip(before, _trainable(video_nets)))
+    assert 0.5 * lr < change <= 1.01 * lr
+    for optimizer in (trainer.g_optimizer, trainer.d_optimizer):
+        inner = getattr(optimizer, "inner_optimizer", optimizer)
+        assert int(inner.iterations.numpy()) == 1
+    trainer.fit(dataset, steps=1)  # only once: the count goes on
+    assert int(getattr(trainer.g_optimizer, "inner_optimizer", trainer.g_optimizer)
+               .iterations.numpy()) == 2
+
+
 def test_rollout_losses_do_not_reach_the_frame_generator(demo_folder):
     """G learns from the frame discriminator only; with its weight at 0, G stays put."""
     trainer = _video_trainer(z_dim=8, g_filters=4, d_filters=4, frame_weight=0.0)
