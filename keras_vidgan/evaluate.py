@@ -5,8 +5,8 @@
 
 - Real clips: `num_frames` consecutive frames of one video, from the data folder
   loaded with the run's preprocessing (frame size, frame step, fps, resize), spread
-  evenly over the videos and over each video, deterministically for a seed
-  (`real_clips`).
+  evenly over all the clips training draws from (a long video gives more, as in
+  training), deterministically for a seed (`real_clips`).
 - Generated clips: `n` videos of `num_frames` frames. Video mode: from noise (G
   draws frame 0, the residual generator rolls it out). Frame mode: a latent walk
   of G (`Trainer.generate(n, seed, num_frames=T)`). An export is run in-process
@@ -117,26 +117,6 @@ def _clip_counts(folder, num_frames):
     return np.maximum(np.diff(folder.starts) - num_frames + 1, 0)
 
 
-def _allocate(counts, n, rng):
-    """Spreads `n` clips over videos as evenly as their clip counts allow.
-
-    Every video gets the same share (the remainder goes to videos in a seeded
-    order); a video with fewer clips than its share gives what it has and the
-    others share the rest. Requires `sum(counts) >= n`.
-    """
-    quota = np.zeros(len(counts), np.int64)
-    order = rng.permutation(len(counts))
-    remaining = n
-    while remaining:
-        open_videos = [i for i in order if quota[i] < counts[i]]
-        share = max(remaining // len(open_videos), 1)
-        for i in open_videos:
-            take = min(share, counts[i] - quota[i], remaining)
-            quota[i] += take
-            remaining -= take
-    return quota
-
-
 def _spread(count, quota, rng):
     """`quota` distinct indices in [0, count), evenly spaced with a seeded offset."""
     offset = rng.random()
@@ -144,13 +124,14 @@ def _spread(count, quota, rng):
 
 
 def real_clips(folder, n, num_frames, seed=0):
-    """`n` real clips of `num_frames` consecutive frames, spread evenly, deterministic.
+    """`n` real clips of `num_frames` consecutive frames, as training draws them.
 
-    Clips never cross from one video into the next. The `n` clips are shared out
-    evenly over the videos long enough for a clip (each video equally, so a long
-    video does not dominate), and each video's clips start at evenly spaced frames
-    with a seeded offset. The same folder, `n`, `num_frames` and `seed` give the
-    same clips; all clips are distinct.
+    Clips never cross from one video into the next. The `n` clips are evenly
+    spaced, with a seeded offset, over every clip of the folder (the starts that
+    `VideoFolder.dataset` shuffles for training), so each video gives clips in
+    proportion to its length, as it gives training batches: the reference is a
+    sample of the distribution the generator learns. The same folder, `n`,
+    `num_frames` and `seed` give the same clips; all clips are distinct.
 
     Args:
         folder: `keras_vidgan.data.VideoFolder` (e.g. from `runs.load_data`).
@@ -174,12 +155,8 @@ def real_clips(folder, n, num_frames, seed=0):
             f"{folder.folder!r}, received: {int(counts.sum())} (longest video: {longest} "
             "frames); lower --samples or --frames, or add videos."
         )
-    rng = np.random.default_rng(seed)
-    quota = _allocate(counts, n, rng)
-    starts = np.concatenate([
-        folder.starts[i] + _spread(counts[i], quota[i], rng)
-        for i in range(len(counts)) if quota[i]
-    ])
+    every = folder.clip_starts(num_frames)
+    starts = every[_spread(len(every), n, np.random.default_rng(seed))]
     index = starts[:, None] + np.arange(num_frames)[None, :]
     return folder.frames[index].astype(np.float32) / 127.5 - 1.0
 

@@ -37,13 +37,15 @@ def test_one_step_changes_both_networks_with_separate_optimizers(demo_folder):
 def test_discriminator_loss_falls_on_an_easy_dataset(demo_folder):
     """Demo frames (flat shapes on gradients) vs an untrained G: D learns fast.
 
-    D starts at chance (2 ln 2 = 1.386); measured after 15-20 steps: 1.20-1.24
-    (seeds 1, 2), before G catches up.
+    D starts near chance (2 ln 2 = 1.386; the first step's loss, taken before its
+    update, measured 1.33-1.42 for initial weights of seeds 0-3) and falls within
+    20 steps (steps 15-20: 1.05-1.20), before G catches up.
     """
+    keras.utils.set_random_seed(1)  # initial weights: not the other tests' leftovers
     trainer = _frame_trainer(g_filters=16, d_filters=32, seed=1)
     history = trainer.fit(demo_folder.dataset(16, seed=0), steps=20)
-    first, later = np.mean(history["d_loss"][:5]), np.mean(history["d_loss"][15:20])
-    assert first == pytest.approx(2 * np.log(2), abs=0.05)
+    first, later = history["d_loss"][0], np.mean(history["d_loss"][15:20])
+    assert first == pytest.approx(2 * np.log(2), abs=0.1)
     assert later < first - 0.08
     assert np.mean(history["d_real"][15:]) > np.mean(history["d_fake"][15:])
 
