@@ -349,9 +349,10 @@ class Trainer:
             in video steps (after any `frame_steps`) `t_real`/`t_fake` of the
             temporal discriminator.
         """
-        if self.frame_steps and int(self.step.numpy()) == self.frame_steps:
+        step = int(self.step.numpy())
+        if self.frame_steps and step == self.frame_steps:
             self.restart_optimizers()  # the first video step
-        return self._step_fn(batch, self.in_frame_warmup)
+        return self._step_fn(batch, step < self.frame_steps)
 
     def restart_optimizers(self):
         """Returns both optimizers' step counts and moments to their built values.
