@@ -108,7 +108,7 @@ def _real_vs_real(folder, n, num_frames, seed, fvd, batch_size):
     from keras_vidgan import evaluate
 
     first, second = evaluate.split_by_video(folder)
-    available = min(int(evaluate._clip_counts(half, num_frames).sum()) for half in (first, second))
+    available = min(len(half.clip_starts(num_frames)) for half in (first, second))
     n_half = min(n, available)
     feats = [
         evaluate.video_features(evaluate.real_clips(half, n_half, num_frames, seed), fvd, batch_size)

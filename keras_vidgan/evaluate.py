@@ -112,11 +112,6 @@ def _check_positive(**values):
 # --------------------------------------------------------------------------------
 
 
-def _clip_counts(folder, num_frames):
-    """Number of clips of `num_frames` consecutive frames in each video."""
-    return np.maximum(np.diff(folder.starts) - num_frames + 1, 0)
-
-
 def _spread(count, quota, rng):
     """`quota` distinct indices in [0, count), evenly spaced with a seeded offset."""
     offset = rng.random()
@@ -147,15 +142,14 @@ def real_clips(folder, n, num_frames, seed=0):
             than `n` distinct clips.
     """
     _check_positive(n=n, num_frames=num_frames)
-    counts = _clip_counts(folder, num_frames)
-    if counts.sum() < n:
+    every = folder.clip_starts(num_frames)
+    if len(every) < n:
         longest = int(np.diff(folder.starts).max()) if folder.num_videos else 0
         raise ValueError(
             f"Expected at least {n} distinct clips of {num_frames} frames in "
-            f"{folder.folder!r}, received: {int(counts.sum())} (longest video: {longest} "
+            f"{folder.folder!r}, received: {len(every)} (longest video: {longest} "
             "frames); lower --samples or --frames, or add videos."
         )
-    every = folder.clip_starts(num_frames)
     starts = every[_spread(len(every), n, np.random.default_rng(seed))]
     index = starts[:, None] + np.arange(num_frames)[None, :]
     return folder.frames[index].astype(np.float32) / 127.5 - 1.0
