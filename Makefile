@@ -4,7 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO ?= demo_output
 # The demo's training budget (benchmarks/bench_quality.py measures it): frame warm-up
-# steps of the frame GAN, then video steps, at 32x32 with a generator of width 32.
+# steps of the frame GAN, then video steps, at 32x32 with a generator of width 32 and a
+# minibatch-stddev feature in the critics (README, Quality).
 DEMO_FRAME_STEPS ?= 6000
 DEMO_VIDEO_STEPS ?= 300
 export TF_CPP_MIN_LOG_LEVEL ?= 2
@@ -25,6 +26,7 @@ demo: install
 	$(BIN)/keras-vidgan make-demo-data $(DEMO)/videos
 	$(BIN)/keras-vidgan train --data $(DEMO)/videos --out $(DEMO)/run --mode video \
 		--frame-size 32 --g-filters 32 --batch-size 16 --clip-len 8 --residual advect --augment translation,color \
+		--d-minibatch-stddev \
 		--frame-steps $(DEMO_FRAME_STEPS) \
 		--steps $$(( $(DEMO_FRAME_STEPS) + $(DEMO_VIDEO_STEPS) )) --sample-every 500 --quiet
 	$(BIN)/keras-vidgan export --run $(DEMO)/run --out $(DEMO)/export --overwrite --version 1

@@ -2,9 +2,9 @@
 
 For each data set (the `make demo` synthetic videos, and `../shared/data/real-clips`
 when it is present) this trains the `make demo` configuration (video mode, frame
-size 32, generator width 32, batch 16, clips of 8 frames, DiffAugment, 6000 frame
-warm-up steps then 300 video steps) and compares N generated clips of T
-frames with N real clips of the same data (`keras_vidgan.evaluate.real_clips`):
+size 32, generator width 32, batch 16, clips of 8 frames, DiffAugment, minibatch
+stddev in the critics, 6000 frame warm-up steps then 300 video steps) and compares N
+generated clips of T frames with N real clips of the same data (`keras_vidgan.evaluate.real_clips`):
 
 - untrained: the models as initialised (step 0, the run's seed);
 - trained: after the demo's training budget;
@@ -53,7 +53,7 @@ CALIBRATION_LABELS = {"real_shuffled": "real, shuffled in time", "real_still": "
 # The `make demo` settings (Makefile `demo` target; tests/test_benchmarks.py checks they match).
 DEMO = dict(mode="video", frame_size=32, g_filters=32, batch_size=16, clip_len=8,
             frame_steps=6000, steps=6300, residual="advect",
-            augment="translation,color")  # Makefile demo
+            augment="translation,color", d_minibatch_stddev=True)  # Makefile demo
 DEMO_VIDEOS = 8  # make-demo-data --videos
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

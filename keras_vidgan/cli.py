@@ -62,6 +62,9 @@ def _add_train(sub):
     p.add_argument("--temporal-weight", type=float, help=f"weight of the temporal critic (default {d.temporal_weight})")
     p.add_argument("--d-batch-norm", action="store_true", default=None,
                    help="BatchNorm in the discriminators (§3.1.2; off by default, see README)")
+    p.add_argument("--d-minibatch-stddev", action="store_true", default=None,
+                   help="a minibatch-stddev feature in the discriminators against dropped "
+                   "modes (off by default, on in make demo; see README, Quality)")
     p.add_argument("--seed", type=int, help=f"random seed (default {d.seed})")
     p.add_argument("--precision", choices=PRECISIONS, help=f"compute precision (default {d.precision})")
     p.add_argument("--eval-every", type=int, help="steps between evaluations (FVD with >= 9 "

@@ -30,6 +30,8 @@ class RunConfig:
         d_filters: int. Width of D's first convolution.
         d_batch_norm: bool. BatchNorm in the discriminators (§3.1.2; off by default,
             see `build_discriminator`).
+        d_minibatch_stddev: bool. A `MinibatchStddev` feature in the discriminators
+            (not in the document; off by default, on in `make demo`: see README, Quality).
         loss: str. `"bce"` or `"lsgan"`.
         learning_rate: float. Adam learning rate of both optimizers (§4: 2e-4).
         beta_1: float. Adam beta_1 (§4: 0.5).
@@ -65,6 +67,7 @@ class RunConfig:
     g_filters: int = 16
     d_filters: int = 32
     d_batch_norm: bool = False
+    d_minibatch_stddev: bool = False
     loss: str = "bce"
     learning_rate: float = 2e-4
     beta_1: float = 0.5
@@ -155,18 +158,17 @@ def build_models(config, sync_bn=False):
         `temporal_discriminator` in video mode.
     """
     common = {"dtype": keras.DTypePolicy(config.precision), "sync_bn": sync_bn}
+    critic = {"batch_norm": config.d_batch_norm, "minibatch_stddev": config.d_minibatch_stddev}
     size, z, gf, df = config.frame_size, config.z_dim, config.g_filters, config.d_filters
     built = {
         "generator": models.build_generator(z, size, base_filters=gf, **common),
-        "discriminator": models.build_discriminator(
-            size, base_filters=df, batch_norm=config.d_batch_norm, **common
-        ),
+        "discriminator": models.build_discriminator(size, base_filters=df, **critic, **common),
     }
     if config.mode == "video":
         built["residual_generator"] = models.build_residual_generator(
             z, size, base_filters=gf, residual=config.residual, **common
         )
         built["temporal_discriminator"] = models.build_temporal_discriminator(
-            size, base_filters=df, batch_norm=config.d_batch_norm, **common
+            size, base_filters=df, **critic, **common
         )
     return built

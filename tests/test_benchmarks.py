@@ -67,6 +67,7 @@ def test_bench_quality_trains_what_make_demo_trains():
     for key in ("frame_size", "g_filters", "batch_size", "clip_len"):
         assert int(flags[key.replace("_", "-")]) == demo[key], key
     assert frame_steps == demo["frame_steps"]
+    assert ("--d-minibatch-stddev" in train) == demo["d_minibatch_stddev"]
     assert frame_steps + int(variables["DEMO_VIDEO_STEPS"]) == demo["steps"]
     videos = re.search(r"make-demo-data \S+(?: --videos (\d+))?", makefile).group(1)
     assert int(videos or 8) == bench_quality.DEMO_VIDEOS

@@ -26,12 +26,14 @@ def test_end_to_end(tmp_path, mode):
     out = cli("train", "--data", videos, "--out", run, "--mode", mode, "--steps", 3,
               "--frame-size", 16, "--batch-size", 4, "--sample-every", 3, "--quiet", "--no-cache",
               "--g-filters", 8, "--d-filters", 8, "--frame-steps", 1,
-              "--augment", "translation,color", "--residual", "advect").stdout
+              "--augment", "translation,color", "--residual", "advect",
+              "--d-minibatch-stddev").stdout
     assert "3 of 3 files used" in out and "trained to step 3" in out
     saved = json.loads((run / "config.json").read_text())
     assert (saved["mode"], saved["g_filters"], saved["d_filters"]) == (mode, 8, 8)
     assert (saved["frame_steps"], saved["augment"], saved["residual"]) == (
         1, "translation,color", "advect")
+    assert saved["d_minibatch_stddev"] is True
     assert (run / "samples" / "step_0000003.png").exists()
     cli("generate", "--run", run, "--out", tmp_path / "s.mp4", "--n", 2, "--frames", 4)
     cli("generate", "--run", run, "--out", tmp_path / "s.gif", "--n", 2, "--frames", 4)

@@ -133,3 +133,42 @@ def test_advect_residual_generator_starts_near_identity_and_learns():
 def test_residual_generator_rejects_an_unknown_residual():
     with pytest.raises(ValueError, match="`residual` to be one of"):
         models.build_residual_generator(z_dim=8, frame_size=16, residual="warp")
+
+
+def test_minibatch_stddev_appends_the_batch_spread():
+    x = np.random.default_rng(0).normal(size=(5, 4, 4, 3)).astype("float32")
+    out = keras.ops.convert_to_numpy(models.MinibatchStddev()(x))
+    assert out.shape == (5, 4, 4, 4)
+    np.testing.assert_array_equal(out[..., :3], x)
+    expected = np.sqrt(x.var(axis=0) + 1e-8).mean()
+    np.testing.assert_allclose(out[..., 3], np.full((5, 4, 4), expected), rtol=1e-5)
+    alike = keras.ops.convert_to_numpy(models.MinibatchStddev()(np.repeat(x[:1], 5, axis=0)))
+    assert np.all(alike[..., 3] < 1e-3)  # a collapsed batch shows no spread
+
+
+@pytest.mark.parametrize("build", [models.build_discriminator, models.build_temporal_discriminator])
+def test_critic_with_minibatch_stddev_sees_the_batch(build):
+    """With the feature, a sample's logit depends on the rest of its batch; without, not."""
+    channels = 6 if build is models.build_temporal_discriminator else 3
+    x = np.random.default_rng(1).uniform(-1, 1, (4, 16, 16, channels)).astype("float32")
+    alike = np.repeat(x[:1], 4, axis=0)
+    plain, spread = build(frame_size=16, base_filters=4), build(frame_size=16, base_filters=4,
+                                                                minibatch_stddev=True)
+    assert "minibatch_stddev" not in [layer.name for layer in plain.layers]
+    assert spread.get_layer("minibatch_stddev").output.shape[1:] == (4, 4, 8 + 1)
+
+    def first(model, batch):
+        return float(keras.ops.convert_to_numpy(model(batch, training=False))[0, 0])
+
+    assert first(plain, x) == pytest.approx(first(plain, alike), abs=1e-6)
+    assert first(spread, x) != pytest.approx(first(spread, alike), abs=1e-4)
+
+
+def test_minibatch_stddev_under_mixed_precision_and_serialization():
+    d = models.build_discriminator(frame_size=16, base_filters=4, dtype="mixed_float16",
+                                   minibatch_stddev=True)
+    layer = d.get_layer("minibatch_stddev")
+    assert layer.compute_dtype == "float16" and d(np.zeros((2, 16, 16, 3), "float32")).dtype == "float32"
+    clone = keras.Sequential.from_config(d.get_config())
+    assert isinstance(clone.get_layer("minibatch_stddev"), models.MinibatchStddev)
+    assert keras.layers.deserialize(keras.layers.serialize(layer)).epsilon == layer.epsilon
