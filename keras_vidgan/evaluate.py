@@ -112,12 +112,6 @@ def _check_positive(**values):
 # --------------------------------------------------------------------------------
 
 
-def _spread(count, quota, rng):
-    """`quota` distinct indices in [0, count), evenly spaced with a seeded offset."""
-    offset = rng.random()
-    return np.floor((np.arange(quota) + offset) * count / quota).astype(np.int64)
-
-
 def real_clips(folder, n, num_frames, seed=0):
     """`n` real clips of `num_frames` consecutive frames, as training draws them.
 
@@ -150,7 +144,8 @@ def real_clips(folder, n, num_frames, seed=0):
             f"{folder.folder!r}, received: {len(every)} (longest video: {longest} "
             "frames); lower --samples or --frames, or add videos."
         )
-    starts = every[_spread(len(every), n, np.random.default_rng(seed))]
+    offset = np.random.default_rng(seed).random()  # n evenly spaced starts, seeded offset
+    starts = every[np.floor((np.arange(n) + offset) * len(every) / n).astype(np.int64)]
     index = starts[:, None] + np.arange(num_frames)[None, :]
     return folder.frames[index].astype(np.float32) / 127.5 - 1.0
 

@@ -355,7 +355,7 @@ class Trainer:
         return self._step_fn(batch, step < self.frame_steps)
 
     def restart_optimizers(self):
-        """Returns both optimizers' step counts and moments to their built values.
+        """Resets both optimizers' step counts and moments to their built values.
 
         Called at the first video step after a `frame_steps` warm-up. Keras
         optimizers keep one step count for all their variables, and Adam's bias
