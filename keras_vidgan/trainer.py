@@ -399,9 +399,10 @@ class Trainer:
         for cb in callbacks:
             cb.on_train_begin(self, steps)
         completed = diverged = False
-        with _sigterm_as_interrupt():
+        with _sigterm_as_interrupt() as sigterm:
             try:
                 for _ in range(int(steps)):
+                    sigterm.raise_if_received()
                     logs = self._run_one(iterator)
                     step = int(self.step.numpy())
                     history.setdefault("step", []).append(step)
@@ -560,22 +561,30 @@ class Trainer:
 
 
 class _sigterm_as_interrupt:
-    """Turns SIGTERM into KeyboardInterrupt while training, so `finally` saves."""
+    """Turns SIGTERM into KeyboardInterrupt between steps, so `finally` saves.
+
+    The handler only records the signal; the loop raises before its next step, in
+    its own code, never inside a TensorFlow call. (Raised from the handler, it once
+    ended a test run under load in SIGSEGV before the interrupt was reported.)
+    """
 
     def __enter__(self):
         self._previous = None
+        self._received = None
         try:
-            self._previous = signal.signal(signal.SIGTERM, self._raise)
+            self._previous = signal.signal(signal.SIGTERM, self._record)
         except ValueError:  # not in the main thread
             pass
         return self
 
-    @staticmethod
-    def _raise(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
+    def _record(self, signum, frame):
+        self._received = signum
+
+    def raise_if_received(self):
+        if self._received is not None:
+            raise KeyboardInterrupt(f"signal {self._received}")
 
     def __exit__(self, *exc):
         if self._previous is not None:
             signal.signal(signal.SIGTERM, self._previous)
         return False
-

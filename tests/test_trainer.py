@@ -105,6 +105,35 @@ def test_non_finite_loss_stops_and_keeps_last_checkpoint(tmp_path):
     assert all(np.isfinite(w).all() for w in fresh.generator.get_weights())
 
 
+def test_sigterm_stops_between_steps_and_saves(tmp_path):
+    import os
+    import signal
+
+    from keras_vidgan.callbacks import Callback
+
+    class Terminate(Callback):
+        def on_step_end(self, trainer, step, logs):
+            if step == 2:
+                os.kill(os.getpid(), signal.SIGTERM)
+
+    class Record(Callback):
+        seen = []
+
+        def on_step_end(self, trainer, step, logs):
+            self.seen.append(step)
+
+    trainer = _frame_trainer(checkpoint_dir=str(tmp_path))
+    data = tf.data.Dataset.from_tensors(tf.zeros((4, 16, 16, 3))).repeat()
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(KeyboardInterrupt, match="signal 15"):
+        trainer.fit(data, steps=10, callbacks=[Terminate(), Record()])
+    # The handler only records the signal: step 2 finishes for every callback, and the
+    # loop stops before step 3 with a checkpoint of step 2.
+    assert Record.seen == [1, 2]
+    assert _frame_trainer(checkpoint_dir=str(tmp_path)).restore() == 2
+    assert signal.getsignal(signal.SIGTERM) is before  # the handler is put back
+
+
 def test_lsgan_trains():
     trainer = _frame_trainer(loss="lsgan")
     ds = tf.data.Dataset.from_tensors(tf.zeros((4, 16, 16, 3))).repeat()
