@@ -30,10 +30,13 @@ Usage::
     python benchmarks/bench_quality.py            # N=128, T=16; writes results/bench_quality.json
     python benchmarks/bench_quality.py --quick    # smoke run: N=8, T=9, 2 + 2 steps;
                                                   # writes results/bench_quality_quick.json
+    python benchmarks/bench_quality.py --skip-demo --g-filters 48 --d-filters 64
+                                                  # a wider variant, real clips only
 """
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
 import platform
@@ -55,6 +58,7 @@ DEMO = dict(mode="video", frame_size=32, g_filters=32, batch_size=16, clip_len=8
             frame_steps=6000, steps=6300, residual="advect",
             augment="translation,color", d_minibatch_stddev=True)  # Makefile demo
 DEMO_VIDEOS = 8  # make-demo-data --videos
+D_FILTERS = 32  # RunConfig.d_filters: make demo does not set it
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
@@ -76,6 +80,10 @@ def _parse(argv=None):
                         help=f"DiffAugment policy of the run (default {DEMO['augment']})")
     parser.add_argument("--residual", default=DEMO["residual"],
                         help=f"residual generator of the run, add or advect (default {DEMO['residual']})")
+    parser.add_argument("--g-filters", type=int, default=DEMO["g_filters"],
+                        help=f"generator width of the run (default {DEMO['g_filters']})")
+    parser.add_argument("--d-filters", type=int, default=D_FILTERS,
+                        help=f"critics' width of the run (default {D_FILTERS}, RunConfig's)")
     parser.add_argument("--demo-videos", type=int, default=DEMO_VIDEOS,
                         help=f"videos in the demo set (default {DEMO_VIDEOS}, as make demo)")
     parser.add_argument("--real-size", type=int, default=32, help="frame size for real-clips (default 32)")
@@ -140,7 +148,8 @@ def bench_dataset(name, data_dir, frame_size, args, workdir):
     fvd = not args.no_fvd
     config = RunConfig(
         **{**DEMO, "frame_size": frame_size, "steps": args.steps, "frame_steps": args.frame_steps,
-           "augment": args.augment, "residual": args.residual},
+           "augment": args.augment, "residual": args.residual, "g_filters": args.g_filters,
+           "d_filters": args.d_filters},
         data=data_dir,
         num_frames=args.frames, seed=args.seed, sample_every=0, checkpoint_every=args.steps,
     )
@@ -178,6 +187,7 @@ def bench_dataset(name, data_dir, frame_size, args, workdir):
         "frame_size": frame_size,
         "num_videos": folder.num_videos,
         "train_seconds": round(train_seconds, 1),
+        "config": dataclasses.asdict(config),
         "rows": rows,
         **_ratios(rows),
     }

@@ -30,12 +30,15 @@ def test_bench_quality_quick_reports_every_row(tmp_path, i3d_weights, demo_dir):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     done = subprocess.run(  # --real-clips: any folder of videos stands in for the real clips
         [sys.executable, os.path.join(ROOT, "benchmarks", "bench_quality.py"), "--quick",
-         "--real-clips", demo_dir, "--out", str(out)],
+         "--real-clips", demo_dir, "--d-filters", "16", "--out", str(out)],
         capture_output=True, text=True, timeout=900, env=env, cwd=ROOT,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     datasets = json.loads(out.read_text())["datasets"]
     assert datasets["real-clips"]["data"] == demo_dir
+    # The variant flags reach the trained run; the rest is make demo's configuration.
+    assert datasets["demo"]["config"]["d_filters"] == 16
+    assert datasets["demo"]["config"]["g_filters"] == 32
     assert set(datasets["real-clips"]["rows"]) == set(datasets["demo"]["rows"])
     rows = datasets["demo"]["rows"]
     assert set(rows) == {"untrained", "trained", "real_vs_real", "real_shuffled", "real_still",
@@ -49,7 +52,10 @@ def test_bench_quality_quick_reports_every_row(tmp_path, i3d_weights, demo_dir):
 
 def test_bench_quality_trains_what_make_demo_trains():
     """The quality benchmark's DEMO settings are the Makefile demo's flags."""
+    import dataclasses
     import re
+
+    from keras_vidgan.config import RunConfig
 
     sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
     try:
@@ -68,6 +74,10 @@ def test_bench_quality_trains_what_make_demo_trains():
         assert int(flags[key.replace("_", "-")]) == demo[key], key
     assert frame_steps == demo["frame_steps"]
     assert ("--d-minibatch-stddev" in train) == demo["d_minibatch_stddev"]
+    # make demo leaves the critics' width at RunConfig's default, the bench's default.
+    assert "--d-filters" not in train
+    default_width = {f.name: f.default for f in dataclasses.fields(RunConfig)}["d_filters"]
+    assert bench_quality.D_FILTERS == default_width
     assert frame_steps + int(variables["DEMO_VIDEO_STEPS"]) == demo["steps"]
     videos = re.search(r"make-demo-data \S+(?: --videos (\d+))?", makefile).group(1)
     assert int(videos or 8) == bench_quality.DEMO_VIDEOS
