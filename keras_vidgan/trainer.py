@@ -412,6 +412,7 @@ class Trainer:
                         cb.on_step_end(self, step, logs)
                     if checkpoint_every and step % checkpoint_every == 0:
                         self.save()
+                sigterm.raise_if_received()  # also when it came during the last step
                 completed = True
             except NonFiniteError:
                 diverged = True  # the weights are poisoned: keep the last checkpoint

@@ -105,7 +105,8 @@ def test_non_finite_loss_stops_and_keeps_last_checkpoint(tmp_path):
     assert all(np.isfinite(w).all() for w in fresh.generator.get_weights())
 
 
-def test_sigterm_stops_between_steps_and_saves(tmp_path):
+@pytest.mark.parametrize("steps", [10, 2])  # 2: the signal comes during the last step
+def test_sigterm_stops_between_steps_and_saves(tmp_path, steps):
     import os
     import signal
 
@@ -126,7 +127,7 @@ def test_sigterm_stops_between_steps_and_saves(tmp_path):
     data = tf.data.Dataset.from_tensors(tf.zeros((4, 16, 16, 3))).repeat()
     before = signal.getsignal(signal.SIGTERM)
     with pytest.raises(KeyboardInterrupt, match="signal 15"):
-        trainer.fit(data, steps=10, callbacks=[Terminate(), Record()])
+        trainer.fit(data, steps=steps, callbacks=[Terminate(), Record()])
     # The handler only records the signal: step 2 finishes for every callback, and the
     # loop stops before step 3 with a checkpoint of step 2.
     assert Record.seen == [1, 2]
