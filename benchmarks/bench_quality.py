@@ -15,7 +15,8 @@ generated clips of T frames with N real clips of the same data (`keras_vidgan.ev
 Calibration rows (what the metric responds to on this data, same N, T and size):
 the real clips with their frames shuffled in time; the real clips' first frames held
 still; the trained model's own first frames held still; the trained model's rollouts
-from the real clips' first frames (image-to-video).
+from the real clips' first frames (image-to-video); with a moving average of G's
+weights (`--g-ema`), the same noise through the live G instead.
 
 Target: the trained model's FVD at most half the untrained one's.
 
@@ -52,7 +53,8 @@ REAL_CLIPS = os.path.normpath(os.path.join(ROOT, "..", "shared", "data", "real-c
 TARGET_RATIO = 0.5
 CALIBRATION_LABELS = {"real_shuffled": "real, shuffled in time", "real_still": "real frame 0, held",
                       "trained_still": "trained frame 0, held",
-                      "trained_from_real": "trained, from real f0"}
+                      "trained_from_real": "trained, from real f0",
+                      "trained_live": "trained, no EMA"}
 # The `make demo` settings (Makefile `demo` target; tests/test_benchmarks.py checks they match).
 DEMO = dict(mode="video", frame_size=32, g_filters=32, batch_size=16, clip_len=8,
             frame_steps=6000, steps=6300, residual="advect",
@@ -84,6 +86,9 @@ def _parse(argv=None):
                         help=f"generator width of the run (default {DEMO['g_filters']})")
     parser.add_argument("--d-filters", type=int, default=D_FILTERS,
                         help=f"critics' width of the run (default {D_FILTERS}, RunConfig's)")
+    parser.add_argument("--g-ema", type=float, default=DEMO.get("g_ema", 0.0),
+                        help="decay of the run's moving average of G's weights, 0 for none "
+                        f"(default {DEMO.get('g_ema', 0.0)})")
     parser.add_argument("--demo-videos", type=int, default=DEMO_VIDEOS,
                         help=f"videos in the demo set (default {DEMO_VIDEOS}, as make demo)")
     parser.add_argument("--real-size", type=int, default=32, help="frame size for real-clips (default 32)")
@@ -129,8 +134,10 @@ def _real_vs_real(folder, n, num_frames, seed, fvd, batch_size):
 
 def _calibration_sets(real, fake, trainer, args):
     """Sets that tell what the metric responds to on this data (module docstring)."""
+    from keras_vidgan import sampling
+
     rng = np.random.default_rng(args.seed)
-    return {
+    sets = {
         "real_shuffled": np.stack([clip[rng.permutation(len(clip))] for clip in real]),
         "real_still": np.repeat(real[:, :1], args.frames, axis=1),
         "trained_still": np.repeat(fake[:, :1], args.frames, axis=1),
@@ -138,6 +145,11 @@ def _calibration_sets(real, fake, trainer, args):
             args.samples, seed=args.seed + 1, num_frames=args.frames, first_frame=real[:, 0]
         ),
     }
+    if trainer.ema_generator is not None:  # the same noise through the live G's weights
+        noise = sampling.sample_noise(args.samples, trainer.z_dim, args.seed)
+        sets["trained_live"] = sampling.video_from_noise(
+            trainer.generator, trainer.residual_generator, noise, args.frames).numpy()
+    return sets
 
 
 def bench_dataset(name, data_dir, frame_size, args, workdir):
@@ -149,7 +161,7 @@ def bench_dataset(name, data_dir, frame_size, args, workdir):
     config = RunConfig(
         **{**DEMO, "frame_size": frame_size, "steps": args.steps, "frame_steps": args.frame_steps,
            "augment": args.augment, "residual": args.residual, "g_filters": args.g_filters,
-           "d_filters": args.d_filters},
+           "d_filters": args.d_filters, "g_ema": args.g_ema},
         data=data_dir,
         num_frames=args.frames, seed=args.seed, sample_every=0, checkpoint_every=args.steps,
     )
@@ -223,6 +235,8 @@ def table(report):
                   "real_vs_real": "real vs real (halves)",
                   **CALIBRATION_LABELS}
         for key, label in labels.items():
+            if key not in result["rows"]:
+                continue
             row = result["rows"][key]
             lines.append(
                 f"{name:<11} {label:<22} {row['num_fake']:>4} {row['num_frames']:>3} "

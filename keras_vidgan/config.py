@@ -32,6 +32,8 @@ class RunConfig:
             see `build_discriminator`).
         d_minibatch_stddev: bool. A `MinibatchStddev` feature in the discriminators
             (not in the document; off by default, on in `make demo`: see README, Quality).
+        g_ema: float. Decay of a moving average of G's weights that samples and
+            exports (`Trainer(ema_decay=...)`); 0 keeps none (the document's GAN).
         loss: str. `"bce"` or `"lsgan"`.
         learning_rate: float. Adam learning rate of both optimizers (§4: 2e-4).
         beta_1: float. Adam beta_1 (§4: 0.5).
@@ -68,6 +70,7 @@ class RunConfig:
     d_filters: int = 32
     d_batch_norm: bool = False
     d_minibatch_stddev: bool = False
+    g_ema: float = 0.0
     loss: str = "bce"
     learning_rate: float = 2e-4
     beta_1: float = 0.5
@@ -101,6 +104,7 @@ class RunConfig:
             (self.batch_size >= 1 and self.steps >= 0 and self.z_dim >= 1,
              "batch_size and z_dim must be >= 1 and steps >= 0"),
             (self.frame_steps >= 0, "frame_steps must be >= 0"),
+            (0.0 <= self.g_ema < 1.0, "g_ema must be in [0, 1) (0: no average, e.g. 0.999)"),
             (self.clip_len >= 2 or self.mode == "frame", "clip_len must be >= 2"),
             (self.num_frames >= 1, "num_frames must be >= 1"),
             (self.residual in models.RESIDUALS, f"residual must be one of {models.RESIDUALS}"),

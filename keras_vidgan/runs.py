@@ -50,6 +50,7 @@ def make_trainer(config, run_dir=None, strategy=None):
             frame_steps=config.frame_steps,
             augment=config.augment,
             seed=config.seed,
+            ema_decay=config.g_ema,
             strategy=strategy,
             checkpoint_dir=os.path.join(run_dir, "checkpoints") if run_dir else None,
         )
@@ -76,8 +77,8 @@ def load_trainer(run_dir):
 
 
 def models_of(trainer):
-    """The trainer's models as the dict `export_saved_model` takes."""
-    built = {"generator": trainer.generator, "discriminator": trainer.discriminator}
+    """The trainer's models as the dict `export_saved_model` takes (G: `sampling_generator`)."""
+    built = {"generator": trainer.sampling_generator, "discriminator": trainer.discriminator}
     if trainer.video_mode:
         built["residual_generator"] = trainer.residual_generator
         built["temporal_discriminator"] = trainer.temporal_discriminator

@@ -48,6 +48,13 @@ def _state_variables(optimizer):
     return [v for v in inner.variables if v is not rate]
 
 
+def _copy_of(model):
+    """A model of the same architecture holding a copy of `model`'s weights."""
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
 def _computes_in_float16(model):
     """True if any layer computes in float16 (needs loss scaling)."""
     return any(getattr(layer, "compute_dtype", None) == "float16" for layer in model._flatten_layers())
@@ -99,6 +106,12 @@ class Trainer:
         checkpoint_dir: str or None. Where `save`/`restore` keep checkpoints.
         max_checkpoints: int. Checkpoints kept. Defaults to 3.
         jit_compile: bool. Compile the step with XLA (slower on CPU here; for GPUs).
+        ema_decay: float. With a decay in (0, 1), the trainer keeps
+            `ema_generator`, an exponential moving average of G's weights (ProGAN,
+            StyleGAN; not in the document), updated after every step, and samples
+            and exports with it: `ema = d * ema + (1 - d) * weights`, with
+            `d = min(ema_decay, (1 + step) / (10 + step))` so that short runs are
+            not held near the initial weights. 0 (the default) keeps none.
 
     Example:
     ```python
@@ -128,6 +141,7 @@ class Trainer:
         checkpoint_dir=None,
         max_checkpoints=3,
         jit_compile=False,
+        ema_decay=0.0,
     ):
         if (residual_generator is None) != (temporal_discriminator is None):
             raise ValueError(
@@ -146,6 +160,11 @@ class Trainer:
         self.seed = int(seed)
         self.strategy = strategy or tf.distribute.get_strategy()
         self.z_dim = int(generator.input_shape[-1])
+        if not 0.0 <= ema_decay < 1.0:
+            raise ValueError(
+                f"Expected ema_decay in [0, 1) (0: no average), received: {ema_decay}"
+            )
+        self.ema_decay = float(ema_decay)
         self.trace_count = 0
         self._checked = False  # the first batch's shape is validated once
         self._last_saved = -1
@@ -158,6 +177,7 @@ class Trainer:
             ]
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
             self.sample_seed = keras.random.SeedGenerator(self.seed)
+            self.ema_generator = _copy_of(generator) if self.ema_decay else None
         self._step_fn = tf.function(
             self._distributed_step, reduce_retracing=True, jit_compile=jit_compile
         )
@@ -168,6 +188,7 @@ class Trainer:
             d_optimizer=self.d_optimizer,
             step=self.step,
             sample_seed=self.sample_seed.state,
+            **({"ema_generator": self.ema_generator} if self.ema_generator else {}),
             **({"residual_generator": residual_generator,
                 "temporal_discriminator": temporal_discriminator}
                if self.video_mode else {}),
@@ -183,6 +204,11 @@ class Trainer:
     @property
     def video_mode(self):
         return self.residual_generator is not None
+
+    @property
+    def sampling_generator(self):
+        """The G that samples and exports: `ema_generator` if kept, else `generator`."""
+        return self.ema_generator or self.generator
 
     @property
     def g_variables(self):
@@ -330,10 +356,19 @@ class Trainer:
         self.trace_count += 1  # Python side effect: runs once per trace only
         logs = self.strategy.run(self._replica_step, args=(real, frames_only))
         self.step.assign_add(1)
+        if self.ema_generator is not None:
+            self._update_ema()
         return {
             k: self.strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None)
             for k, v in logs.items()
         }
+
+    def _update_ema(self):
+        """`ema = d * ema + (1 - d) * weights` over all of G's weights (BatchNorm's too)."""
+        step = tf.cast(self.step, tf.float32)
+        decay = tf.minimum(self.ema_decay, (1.0 + step) / (10.0 + step))
+        for average, weight in zip(self.ema_generator.weights, self.generator.weights):
+            average.assign(decay * average + (1.0 - decay) * tf.cast(weight, average.dtype))
 
     @property
     def in_frame_warmup(self):
@@ -533,6 +568,9 @@ class Trainer:
     def generate(self, n, seed=None, num_frames=None, first_frame=None):
         """Generates frames or videos with the models in inference mode.
 
+        G is `sampling_generator`: the moving average of its weights when the trainer
+        keeps one (`ema_decay`).
+
         Args:
             n: int. Number of samples.
             seed: int or None. The same seed gives the same samples; None draws new
@@ -547,15 +585,14 @@ class Trainer:
             `np.ndarray` float32 in [-1, 1].
         """
         noise = sampling.sample_noise(n, self.z_dim, seed if seed is not None else self.sample_seed)
+        generator = self.sampling_generator
         if num_frames is None:
-            return keras.ops.convert_to_numpy(self.generator(noise, training=False))
+            return keras.ops.convert_to_numpy(generator(noise, training=False))
         if not self.video_mode:
             end = sampling.sample_noise(n, self.z_dim, None if seed is None else seed + 1)
-            return sampling.latent_walk(self.generator, noise, end, num_frames).numpy()
+            return sampling.latent_walk(generator, noise, end, num_frames).numpy()
         if first_frame is None:
-            video = sampling.video_from_noise(
-                self.generator, self.residual_generator, noise, num_frames
-            )
+            video = sampling.video_from_noise(generator, self.residual_generator, noise, num_frames)
         else:
             video = sampling.rollout(self.residual_generator, first_frame, noise, num_frames)
         return video.numpy()

@@ -43,10 +43,12 @@ def main(kind, out):
         .batch(8, drop_remainder=True)
     )
     config = config_lib.RunConfig(frame_size=16, z_dim=8, g_filters=4, d_filters=4, seed=3,
-                                  augment="translation,color")  # its draws are sliced too
+                                  augment="translation,color",  # its draws are sliced too
+                                  g_ema=0.9)  # and G's moving average is updated once per step
     trainer = runs.make_trainer(config, strategy=strategy)
     history = trainer.fit(dataset, steps=STEPS)
-    weights = trainer.generator.get_weights() + trainer.discriminator.get_weights()
+    weights = (trainer.generator.get_weights() + trainer.discriminator.get_weights()
+               + trainer.ema_generator.get_weights())
     result = {
         "replicas": trainer.strategy.num_replicas_in_sync,
         "d_loss": history["d_loss"],

@@ -30,7 +30,7 @@ def test_bench_quality_quick_reports_every_row(tmp_path, i3d_weights, demo_dir):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     done = subprocess.run(  # --real-clips: any folder of videos stands in for the real clips
         [sys.executable, os.path.join(ROOT, "benchmarks", "bench_quality.py"), "--quick",
-         "--real-clips", demo_dir, "--d-filters", "16", "--out", str(out)],
+         "--real-clips", demo_dir, "--d-filters", "16", "--g-ema", "0.9", "--out", str(out)],
         capture_output=True, text=True, timeout=900, env=env, cwd=ROOT,
     )
     assert done.returncode == 0, done.stderr[-3000:]
@@ -38,11 +38,13 @@ def test_bench_quality_quick_reports_every_row(tmp_path, i3d_weights, demo_dir):
     assert datasets["real-clips"]["data"] == demo_dir
     # The variant flags reach the trained run; the rest is make demo's configuration.
     assert datasets["demo"]["config"]["d_filters"] == 16
+    assert datasets["demo"]["config"]["g_ema"] == 0.9
     assert datasets["demo"]["config"]["g_filters"] == 32
     assert set(datasets["real-clips"]["rows"]) == set(datasets["demo"]["rows"])
     rows = datasets["demo"]["rows"]
     assert set(rows) == {"untrained", "trained", "real_vs_real", "real_shuffled", "real_still",
-                         "trained_still", "trained_from_real"}
+                         "trained_still", "trained_from_real", "trained_live"}
+    assert "trained, no EMA" in done.stdout
     # The real frames in another order are far closer to the real clips than noise-like
     # untrained samples: the calibration rows measure what they claim to.
     assert rows["real_shuffled"]["fvd"] < 0.5 * rows["untrained"]["fvd"]
@@ -74,6 +76,7 @@ def test_bench_quality_trains_what_make_demo_trains():
         assert int(flags[key.replace("_", "-")]) == demo[key], key
     assert frame_steps == demo["frame_steps"]
     assert ("--d-minibatch-stddev" in train) == demo["d_minibatch_stddev"]
+    assert float(flags.get("g-ema", 0)) == demo.get("g_ema", 0.0)
     # make demo leaves the critics' width at RunConfig's default, the bench's default.
     assert "--d-filters" not in train
     default_width = {f.name: f.default for f in dataclasses.fields(RunConfig)}["d_filters"]

@@ -2,7 +2,8 @@
 
 Each global batch is split into per-replica slices in replica order, the noise and the
 DiffAugment draws of the global batch are drawn once from (seed, step) and sliced (the
-worker trains with augment="translation,color"), BatchNorm is synchronised and
+worker trains with augment="translation,color" and a moving average of G's weights),
+BatchNorm is synchronised and
 losses are averaged per replica: so the tolerance is float32 round-off (1e-5).
 """
 

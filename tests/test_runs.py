@@ -133,12 +133,40 @@ def test_tensorboard_scalars_and_samples(demo_dir, tmp_path):
 @pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
 def test_precision_runs(demo_dir, tmp_path, precision):
     config = _config(demo_dir, steps=2, precision=precision, sample_every=0,
-                     augment="translation,color")  # DiffAugment in low precision too
+                     augment="translation,color", g_ema=0.9)  # in low precision too
     trainer, history = runs.train_run(config,
                                       str(tmp_path / "run"), quiet=True, log=lambda s: None,
                                       cache_dir=False)
     assert np.isfinite(history["d_loss"]).all()
+    policies = [[layer.dtype_policy.name for layer in model.layers]
+                for model in (trainer.generator, trainer.ema_generator)]
+    assert policies[0] == policies[1] and precision in policies[1]  # the copy keeps them
+    assert np.isfinite(trainer.generate(2, seed=0)).all()
     scaled = precision == "mixed_float16"
     import keras
 
     assert isinstance(trainer.g_optimizer, keras.optimizers.LossScaleOptimizer) == scaled
+
+
+def test_generator_average_is_what_generate_and_export_use(demo_dir, tmp_path):
+    """`--g-ema`: the saved run samples and exports the average of G, not the live G."""
+    from keras_vidgan import export
+
+    run = str(tmp_path / "run")
+    subprocess.run(_train_cmd(demo_dir, run, "--steps", 3, "--g-ema", 0.9, "--sample-every", 0),
+                   check=True, capture_output=True, timeout=300)
+    config, trainer = runs.load_trainer(run)
+    assert config.g_ema == 0.9 and trainer.ema_generator is not None
+    built = runs.models_of(trainer)
+    assert built["generator"] is trainer.ema_generator
+    noise = np.random.default_rng(0).standard_normal((2, config.z_dim)).astype("float32")
+    served = tf.saved_model.load(export.export_saved_model(built, str(tmp_path / "export")))
+    frames = served.signatures["serving_default"](noise=tf.constant(noise))["frames"].numpy()
+    average = (np.asarray(trainer.ema_generator(noise, training=False)) + 1) * 127.5
+    live = (np.asarray(trainer.generator(noise, training=False)) + 1) * 127.5
+    assert np.abs(frames - average).max() <= 1 < np.abs(frames - live).max()
+
+
+def test_a_bad_generator_average_is_refused_by_name(demo_dir, tmp_path):
+    with pytest.raises(ValueError, match="g_ema must be in \\[0, 1\\)"):
+        _config(demo_dir, g_ema=1.5).validate()

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_vidgan import models
+from keras_vidgan import models, sampling
 from keras_vidgan.trainer import NonFiniteError, Trainer
 
 
@@ -143,9 +143,11 @@ def test_lsgan_trains():
 
 def test_xla_step_runs_on_cpu():
     """The GPU path `jit_compile=True` stays real: it compiles and trains here too."""
-    trainer = _frame_trainer(jit_compile=True, augment="translation,color")
+    trainer = _frame_trainer(jit_compile=True, augment="translation,color", ema_decay=0.9)
     ds = tf.data.Dataset.from_tensors(tf.zeros((4, 16, 16, 3))).repeat()
+    initial = _weights(trainer.ema_generator)
     assert np.isfinite(trainer.fit(ds, steps=2)["g_loss"]).all()
+    assert any(not np.allclose(a, b) for a, b in zip(initial, trainer.ema_generator.get_weights()))
 
 
 def test_augment_changes_what_the_critic_sees_and_stays_seeded(demo_folder):
@@ -170,3 +172,36 @@ def test_samples_are_written_every_k_steps_and_after_the_last(tmp_path):
     trainer.fit(ds, steps=5, callbacks=[SampleWriter(str(tmp_path), every=2, num_samples=4)])
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == ["progress.gif", "step_0000002.png", "step_0000004.png", "step_0000005.png"]
+
+
+def test_generator_average_follows_its_formula_and_samples(demo_folder):
+    trainer = _frame_trainer(ema_decay=0.9)
+    initial = _weights(trainer.generator)
+    assert all(np.array_equal(a, b) for a, b in zip(initial, trainer.ema_generator.get_weights()))
+    trainer.fit(demo_folder.dataset(8), steps=1)
+    decay = min(0.9, 2 / 11)  # warmed up: (1 + step) / (10 + step) at step 1
+    for start, live, average in zip(initial, trainer.generator.get_weights(),
+                                    trainer.ema_generator.get_weights()):
+        np.testing.assert_allclose(average, decay * start + (1 - decay) * live, atol=1e-6)
+    assert trainer.sampling_generator is trainer.ema_generator
+    z = sampling.sample_noise(2, trainer.z_dim, 5)  # samples come from the average
+    samples = trainer.generate(2, seed=5)
+    np.testing.assert_allclose(samples, trainer.ema_generator(z, training=False), atol=1e-6)
+    assert not np.allclose(samples, trainer.generator(z, training=False), atol=1e-4)
+
+
+def test_generator_average_is_checkpointed_and_restored(tmp_path, demo_folder):
+    trainer = _frame_trainer(ema_decay=0.99, checkpoint_dir=str(tmp_path))
+    trainer.fit(demo_folder.dataset(8), steps=3)
+    restored = _frame_trainer(ema_decay=0.99, checkpoint_dir=str(tmp_path))
+    assert restored.restore() == 3
+    for a, b in zip(trainer.ema_generator.get_weights(), restored.ema_generator.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(trainer.generate(2, seed=1), restored.generate(2, seed=1))
+
+
+def test_no_average_by_default_and_a_bad_decay_is_a_clear_error():
+    trainer = _frame_trainer()
+    assert trainer.ema_generator is None and trainer.sampling_generator is trainer.generator
+    with pytest.raises(ValueError, match="ema_decay in \\[0, 1\\)"):
+        _frame_trainer(ema_decay=1.0)
