@@ -66,8 +66,8 @@ def _add_train(sub):
                    help="a minibatch-stddev feature in the discriminators against dropped "
                    "modes (off by default, on in make demo; see README, Quality)")
     p.add_argument("--g-ema", type=float, help="keep a moving average of G's weights with this "
-                   "decay, e.g. 0.999, and sample and export with it (default 0: none; 0.999 "
-                   "in make demo; see README, Quality)")
+                   "decay, e.g. 0.999, and sample and export with it (default 0: none; see "
+                   "README, Quality)")
     p.add_argument("--seed", type=int, help=f"random seed (default {d.seed})")
     p.add_argument("--precision", choices=PRECISIONS, help=f"compute precision (default {d.precision})")
     p.add_argument("--eval-every", type=int, help="steps between evaluations (FVD with >= 9 "

@@ -188,7 +188,7 @@ class Trainer:
             d_optimizer=self.d_optimizer,
             step=self.step,
             sample_seed=self.sample_seed.state,
-            **({"ema_generator": self.ema_generator} if self.ema_generator else {}),
+            **({"ema_generator": self.ema_generator} if self.ema_generator is not None else {}),
             **({"residual_generator": residual_generator,
                 "temporal_discriminator": temporal_discriminator}
                if self.video_mode else {}),
@@ -208,7 +208,7 @@ class Trainer:
     @property
     def sampling_generator(self):
         """The G that samples and exports: `ema_generator` if kept, else `generator`."""
-        return self.ema_generator or self.generator
+        return self.generator if self.ema_generator is None else self.ema_generator
 
     @property
     def g_variables(self):
