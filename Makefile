@@ -4,9 +4,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO ?= demo_output
 # The demo's training budget (benchmarks/bench_quality.py measures it): frame warm-up
-# steps of the frame GAN, then video steps, at 32x32 with a generator of width 32 and a
-# minibatch-stddev feature in the critics (README, Quality).
-DEMO_FRAME_STEPS ?= 6000
+# steps of the frame GAN, then video steps, at 32x32 with a generator of width 48, critics
+# of width 64 and a minibatch-stddev feature in the critics (README, Quality).
+DEMO_FRAME_STEPS ?= 12000
 DEMO_VIDEO_STEPS ?= 300
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export OPENCV_FFMPEG_LOGLEVEL ?= -8
@@ -25,7 +25,7 @@ $(BIN)/.installed: setup.cfg pyproject.toml
 demo: install
 	$(BIN)/keras-vidgan make-demo-data $(DEMO)/videos
 	$(BIN)/keras-vidgan train --data $(DEMO)/videos --out $(DEMO)/run --mode video \
-		--frame-size 32 --g-filters 32 --batch-size 16 --clip-len 8 --residual advect --augment translation,color \
+		--frame-size 32 --g-filters 48 --d-filters 64 --batch-size 16 --clip-len 8 --residual advect --augment translation,color \
 		--d-minibatch-stddev \
 		--frame-steps $(DEMO_FRAME_STEPS) \
 		--steps $$(( $(DEMO_FRAME_STEPS) + $(DEMO_VIDEO_STEPS) )) --sample-every 500 --quiet

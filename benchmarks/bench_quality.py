@@ -2,8 +2,9 @@
 
 For each data set (the `make demo` synthetic videos, and `../shared/data/real-clips`
 when it is present) this trains the `make demo` configuration (video mode, frame
-size 32, generator width 32, batch 16, clips of 8 frames, DiffAugment, minibatch
-stddev in the critics, 6000 frame warm-up steps then 300 video steps) and compares N
+size 32, generator width 48, critics of width 64, batch 16, clips of 8 frames,
+DiffAugment, minibatch stddev in the critics, 12000 frame warm-up steps then 300 video
+steps) and compares N
 generated clips of T frames with N real clips of the same data (`keras_vidgan.evaluate.real_clips`):
 
 - untrained: the models as initialised (step 0, the run's seed);
@@ -24,15 +25,15 @@ FVD, KID and frame FD are biased at small N (Fréchet distances upwards): the
 numbers here are for comparing rows of this table with each other, computed with
 the same N, T and frame size, not with published FVDs (256 to 2048 clips, usually
 at 64x64 or more). Costs on a 2-core CPU: I3D runs about 32 clips of 16 frames in
-17 s, and each data set needs 9N clips; training takes a few minutes.
+17 s, and each data set needs 9N clips; training takes about 20 minutes.
 
 Usage::
 
     python benchmarks/bench_quality.py            # N=128, T=16; writes results/bench_quality.json
     python benchmarks/bench_quality.py --quick    # smoke run: N=8, T=9, 2 + 2 steps;
                                                   # writes results/bench_quality_quick.json
-    python benchmarks/bench_quality.py --skip-demo --g-filters 48 --d-filters 64
-                                                  # a wider variant, real clips only
+    python benchmarks/bench_quality.py --skip-demo --g-filters 32 --d-filters 32 \
+        --frame-steps 6000 --steps 6300           # a narrower, shorter variant, real clips only
 """
 
 import argparse
@@ -56,11 +57,10 @@ CALIBRATION_LABELS = {"real_shuffled": "real, shuffled in time", "real_still": "
                       "trained_from_real": "trained, from real f0",
                       "trained_live": "trained, no EMA"}
 # The `make demo` settings (Makefile `demo` target; tests/test_benchmarks.py checks they match).
-DEMO = dict(mode="video", frame_size=32, g_filters=32, batch_size=16, clip_len=8,
-            frame_steps=6000, steps=6300, residual="advect",
+DEMO = dict(mode="video", frame_size=32, g_filters=48, d_filters=64, batch_size=16, clip_len=8,
+            frame_steps=12000, steps=12300, residual="advect",
             augment="translation,color", d_minibatch_stddev=True)  # Makefile demo
 DEMO_VIDEOS = 8  # make-demo-data --videos
-D_FILTERS = 32  # RunConfig.d_filters: make demo does not set it
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
@@ -84,8 +84,8 @@ def _parse(argv=None):
                         help=f"residual generator of the run, add or advect (default {DEMO['residual']})")
     parser.add_argument("--g-filters", type=int, default=DEMO["g_filters"],
                         help=f"generator width of the run (default {DEMO['g_filters']})")
-    parser.add_argument("--d-filters", type=int, default=D_FILTERS,
-                        help=f"critics' width of the run (default {D_FILTERS}, RunConfig's)")
+    parser.add_argument("--d-filters", type=int, default=DEMO["d_filters"],
+                        help=f"critics' width of the run (default {DEMO['d_filters']})")
     parser.add_argument("--g-ema", type=float, default=DEMO.get("g_ema", 0.0),
                         help="decay of the run's moving average of G's weights, 0 for none "
                         f"(default {DEMO.get('g_ema', 0.0)})")

@@ -39,7 +39,7 @@ def test_bench_quality_quick_reports_every_row(tmp_path, i3d_weights, demo_dir):
     # The variant flags reach the trained run; the rest is make demo's configuration.
     assert datasets["demo"]["config"]["d_filters"] == 16
     assert datasets["demo"]["config"]["g_ema"] == 0.9
-    assert datasets["demo"]["config"]["g_filters"] == 32
+    assert datasets["demo"]["config"]["g_filters"] == 48
     assert set(datasets["real-clips"]["rows"]) == set(datasets["demo"]["rows"])
     rows = datasets["demo"]["rows"]
     assert set(rows) == {"untrained", "trained", "real_vs_real", "real_shuffled", "real_still",
@@ -54,10 +54,7 @@ def test_bench_quality_quick_reports_every_row(tmp_path, i3d_weights, demo_dir):
 
 def test_bench_quality_trains_what_make_demo_trains():
     """The quality benchmark's DEMO settings are the Makefile demo's flags."""
-    import dataclasses
     import re
-
-    from keras_vidgan.config import RunConfig
 
     sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
     try:
@@ -72,15 +69,11 @@ def test_bench_quality_trains_what_make_demo_trains():
     frame_steps = int(variables["DEMO_FRAME_STEPS"])
     for key in ("mode", "augment", "residual"):
         assert flags[key] == demo[key], key
-    for key in ("frame_size", "g_filters", "batch_size", "clip_len"):
+    for key in ("frame_size", "g_filters", "d_filters", "batch_size", "clip_len"):
         assert int(flags[key.replace("_", "-")]) == demo[key], key
     assert frame_steps == demo["frame_steps"]
     assert ("--d-minibatch-stddev" in train) == demo["d_minibatch_stddev"]
     assert float(flags.get("g-ema", 0)) == demo.get("g_ema", 0.0)
-    # make demo leaves the critics' width at RunConfig's default, the bench's default.
-    assert "--d-filters" not in train
-    default_width = {f.name: f.default for f in dataclasses.fields(RunConfig)}["d_filters"]
-    assert bench_quality.D_FILTERS == default_width
     assert frame_steps + int(variables["DEMO_VIDEO_STEPS"]) == demo["steps"]
     videos = re.search(r"make-demo-data \S+(?: --videos (\d+))?", makefile).group(1)
     assert int(videos or 8) == bench_quality.DEMO_VIDEOS
