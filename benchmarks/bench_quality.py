@@ -4,8 +4,8 @@ For each data set (the `make demo` synthetic videos, and `../shared/data/real-cl
 when it is present) this trains the `make demo` configuration (video mode, frame
 size 32, generator width 48, critics of width 64, batch 16, clips of 8 frames,
 DiffAugment, minibatch stddev in the critics, 12000 frame warm-up steps then 300 video
-steps) and compares N
-generated clips of T frames with N real clips of the same data (`keras_vidgan.evaluate.real_clips`):
+steps) and compares N generated clips of T frames with N real clips of the same data
+(`keras_vidgan.evaluate.real_clips`):
 
 - untrained: the models as initialised (step 0, the run's seed);
 - trained: after the demo's training budget;
