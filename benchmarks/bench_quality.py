@@ -34,6 +34,15 @@ Usage::
                                                   # writes results/bench_quality_quick.json
     python benchmarks/bench_quality.py --skip-demo --g-filters 32 --d-filters 32 \
         --frame-steps 6000 --steps 6300           # a narrower, shorter variant, real clips only
+    python benchmarks/bench_quality.py --skip-demo --seed 1 --warmup-dir warm/s1 \
+        --steps 12900 --score-at 12300,12600 --trained-only
+                                                  # video phases of 300, 600 and 900 steps
+
+Comparing video phases: `--warmup-dir` keeps each run's frame warm-up (the first
+`--frame-steps` steps; one folder per seed) and starts later runs from it. A resumed run
+trains on the batches of an uninterrupted one, so the rows are the ones a run from step 0
+gives (tests/test_benchmarks.py), and a variant of the video phase costs only its own
+steps. `--score-at` scores the same run at earlier step counts on the way.
 """
 
 import argparse
@@ -42,6 +51,7 @@ import dataclasses
 import json
 import os
 import platform
+import shutil
 import sys
 import tempfile
 import time
@@ -61,6 +71,9 @@ DEMO = dict(mode="video", frame_size=32, g_filters=48, d_filters=64, batch_size=
             frame_steps=12000, steps=12300, residual="advect",
             augment="translation,color", d_minibatch_stddev=True)  # Makefile demo
 DEMO_VIDEOS = 8  # make-demo-data --videos
+# Settings that leave a run's frame warm-up unchanged (`--warmup-dir` may share it).
+AFTER_WARMUP = ("steps", "temporal_weight", "num_frames", "checkpoint_every", "sample_every",
+                "log_every", "eval_every")
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
@@ -99,6 +112,16 @@ def _parse(argv=None):
     parser.add_argument("--skip-demo", action="store_true", help="only the real clips")
     parser.add_argument("--real-clips", default=REAL_CLIPS,
                         help="folder of real videos (default ../shared/data/real-clips beside the project)")
+    parser.add_argument("--warmup-dir",
+                        help="keep each run's frame warm-up here (one folder per data set) and "
+                        "start from it when it is there: a resumed run trains on the batches of "
+                        "an uninterrupted one, so the rows do not change; use one folder per seed")
+    parser.add_argument("--score-at", default="",
+                        help="comma-separated earlier step counts of the same run at which to "
+                        "score the trained model too (e.g. 12300,12600 with --steps 12900)")
+    parser.add_argument("--trained-only", action="store_true",
+                        help="score only the untrained and trained models (and G's frames held, "
+                        "the live G): no real-vs-real or real calibration rows")
     parser.add_argument("--out", help="JSON results (default benchmarks/results/bench_quality[_quick].json)")
     args = parser.parse_args(argv)
     quick = {"samples": 8, "frames": 9, "steps": 4, "frame_steps": 2}
@@ -106,6 +129,10 @@ def _parse(argv=None):
     for key, value in (quick if args.quick else full).items():
         if getattr(args, key) is None:
             setattr(args, key, value)
+    args.score_at = sorted({int(step) for step in args.score_at.split(",") if step.strip()})
+    if any(not args.frame_steps < step < args.steps for step in args.score_at):
+        parser.error(f"--score-at steps must lie between --frame-steps ({args.frame_steps}) "
+                     f"and --steps ({args.steps}), received: {args.score_at}")
     name = "bench_quality_quick.json" if args.quick else "bench_quality.json"
     args.out = args.out or os.path.join(HERE, "results", name)
     return args
@@ -134,8 +161,6 @@ def _real_vs_real(folder, n, num_frames, seed, fvd, batch_size):
 
 def _calibration_sets(real, fake, trainer, args):
     """Sets that tell what the metric responds to on this data (module docstring)."""
-    from keras_vidgan import sampling
-
     rng = np.random.default_rng(args.seed)
     sets = {
         "real_shuffled": np.stack([clip[rng.permutation(len(clip))] for clip in real]),
@@ -145,11 +170,59 @@ def _calibration_sets(real, fake, trainer, args):
             args.samples, seed=args.seed + 1, num_frames=args.frames, first_frame=real[:, 0]
         ),
     }
-    if trainer.ema_generator is not None:  # the same noise through the live G's weights
-        noise = sampling.sample_noise(args.samples, trainer.z_dim, args.seed)
-        sets["trained_live"] = sampling.video_from_noise(
-            trainer.generator, trainer.residual_generator, noise, args.frames).numpy()
+    if trainer.ema_generator is not None:
+        sets["trained_live"] = _live_videos(trainer, args)
     return sets
+
+
+def _live_videos(trainer, args):
+    """The benchmark's noise through the live G's weights (not their moving average)."""
+    from keras_vidgan import sampling
+
+    noise = sampling.sample_noise(args.samples, trainer.z_dim, args.seed)
+    return sampling.video_from_noise(
+        trainer.generator, trainer.residual_generator, noise, args.frames).numpy()
+
+
+def _warm_up(config, warmup_dir, data_key):
+    """Trains (or finds) the run's first `frame_steps` steps in `warmup_dir`.
+
+    `data_key` names the data: the demo videos are made afresh in a temporary folder.
+    """
+    from keras_vidgan import runs
+    from keras_vidgan.config import RunConfig
+
+    warm = config.replace(steps=config.frame_steps, checkpoint_every=config.frame_steps)
+    key_file = os.path.join(warmup_dir, "data_key")
+    if os.path.isdir(warmup_dir):
+        saved = {**dataclasses.asdict(RunConfig.load(warmup_dir)), "data": data_key}
+        if os.path.exists(key_file):  # else no key was kept: the settings decide
+            with open(key_file) as f:
+                saved["data"] = f.read()
+        asked = {**dataclasses.asdict(warm), "data": data_key}
+        other = {k: (saved[k], v) for k, v in asked.items()
+                 if k not in AFTER_WARMUP and saved.get(k, v) != v}
+        if other:
+            raise SystemExit(f"{warmup_dir} holds a warm-up with other settings (saved, "
+                             f"asked): {other}; delete it or pass another --warmup-dir")
+    warm.save(warmup_dir)  # the same data, maybe at another path (demo videos)
+    with open(key_file, "w") as f:
+        f.write(data_key)
+    _log(f"frame warm-up in {warmup_dir}")
+    runs.train_run(warm, warmup_dir, quiet=True, log=lambda message: None, cache_dir=False)
+
+
+def _train(config, run_dir, warmup_dir, data_key):
+    """Trains (or continues) the run; with `warmup_dir`, from the frame warm-up there."""
+    from keras_vidgan import runs
+
+    checkpoints = os.path.join(run_dir, "checkpoints")
+    if warmup_dir and config.frame_steps and not os.path.isdir(checkpoints):
+        _warm_up(config, warmup_dir, data_key)
+        shutil.copytree(os.path.join(warmup_dir, "checkpoints"), checkpoints)
+    if os.path.isdir(run_dir):
+        config.save(run_dir)  # this run's settings (steps); its checkpoints are restored
+    return runs.train_run(config, run_dir, quiet=True, log=lambda message: None, cache_dir=False)[0]
 
 
 def bench_dataset(name, data_dir, frame_size, args, workdir):
@@ -181,19 +254,32 @@ def bench_dataset(name, data_dir, frame_size, args, workdir):
     _log(f"{name}: untrained model")
     rows = {"untrained": score(videos(runs.make_trainer(config)), step=0)}
     _log(f"{name}: training {args.steps} steps")
-    started = time.perf_counter()
-    with contextlib.redirect_stdout(sys.stderr):  # progress lines: keep stdout for the table
-        trainer, _ = runs.train_run(config, os.path.join(workdir, name, "run"), quiet=True,
-                                    log=lambda message: None, cache_dir=False)
-    train_seconds = time.perf_counter() - started
+    train_seconds = 0.0
+    warmup = os.path.join(args.warmup_dir, name) if args.warmup_dir else None
+    data_key = folder.fingerprint(config.batch_size, config.clip_len, config.seed)
+    run_dir = os.path.join(workdir, name, "run")
+    for steps in [*args.score_at, args.steps]:  # a run resumed on its data: no change in rows
+        started = time.perf_counter()
+        with contextlib.redirect_stdout(sys.stderr):  # progress lines: keep stdout for the table
+            trainer = _train(config.replace(steps=steps), run_dir, warmup, data_key)
+        train_seconds += time.perf_counter() - started
+        if steps != args.steps:
+            _log(f"{name}: scoring at step {steps}")
+            rows[f"trained_{steps}"] = score(videos(trainer), step=steps)
+            if trainer.ema_generator is not None:
+                rows[f"trained_live_{steps}"] = score(_live_videos(trainer, args), step=steps)
     _log(f"{name}: trained in {train_seconds:.0f} s; scoring")
     fake = videos(trainer)
     rows["trained"] = score(fake, step=int(trainer.step.numpy()))
     _log(f"{name}: calibration rows")
-    rows.update({key: score(clips) for key, clips in _calibration_sets(real, fake, trainer, args).items()})
-    _log(f"{name}: real vs real")
-    rows["real_vs_real"] = _real_vs_real(folder, args.samples, args.frames, args.seed, fvd,
-                                         args.batch_size)
+    calibration = _calibration_sets(real, fake, trainer, args)
+    if args.trained_only:
+        calibration = {k: v for k, v in calibration.items() if k in ("trained_still", "trained_live")}
+    rows.update({key: score(clips) for key, clips in calibration.items()})
+    if not args.trained_only:
+        _log(f"{name}: real vs real")
+        rows["real_vs_real"] = _real_vs_real(folder, args.samples, args.frames, args.seed, fvd,
+                                             args.batch_size)
     return {
         "data": data_dir if name != "demo" else f"make_demo_videos(n={args.demo_videos}, frames=48, size=64)",
         "frame_size": frame_size,
@@ -234,6 +320,10 @@ def table(report):
                   "trained": f"trained ({result['rows']['trained']['step']} steps)",
                   "real_vs_real": "real vs real (halves)",
                   **CALIBRATION_LABELS}
+        for key in result["rows"]:
+            if key.startswith("trained_") and key[-1].isdigit():  # --score-at
+                labels[key] = f"{labels['trained_live'] if '_live_' in key else 'trained'} " \
+                              f"@{key.rsplit('_', 1)[1]}"
         for key, label in labels.items():
             if key not in result["rows"]:
                 continue

@@ -245,6 +245,16 @@ class VideoFolder:
     def num_videos(self):
         return len(self.starts) - 1
 
+    def fingerprint(self, *settings):
+        """A short hex digest of the frames' layout and `settings` (e.g. batching).
+
+        Two folders with the same videos and frame counts give the same digest;
+        `Trainer.fit(data_key=...)` uses it to resume the data where it stopped.
+        """
+        digest = hashlib.sha1(repr((self.frames.shape, *settings)).encode())
+        digest.update(np.ascontiguousarray(self.starts, np.int64).tobytes())
+        return digest.hexdigest()[:16]
+
     def clip_starts(self, clip_len):
         """Indices into `frames` of every clip of `clip_len` consecutive frames."""
         if clip_len < 1:

@@ -121,11 +121,8 @@ def train_run(
     if remaining <= 0:
         log(f"Already trained {start} of {config.steps} steps; raise --steps to go on.")
         return trainer, {}
-    dataset = folder.dataset(
-        config.batch_size,
-        clip_len=config.clip_len if config.mode == "video" else None,
-        seed=config.seed,
-    )
+    clips = config.clip_len if config.mode == "video" else None
+    dataset = folder.dataset(config.batch_size, clip_len=clips, seed=config.seed)
     cbs = [
         callbacks_lib.ProgressLogger(every=config.log_every * 10, quiet=quiet),
         callbacks_lib.TensorBoardLogger(
@@ -141,6 +138,7 @@ def train_run(
         from keras_vidgan import evaluate
 
         cbs.append(evaluate.callback_for_run(config, folder, run_dir, config.eval_every, log=log))
-    history = trainer.fit(dataset, remaining, cbs, config.checkpoint_every)
+    data_key = folder.fingerprint(config.batch_size, clips, config.seed)
+    history = trainer.fit(dataset, remaining, cbs, config.checkpoint_every, data_key=data_key)
     sys.stdout.flush()
     return trainer, history

@@ -406,13 +406,16 @@ class Trainer:
 
     # --- Loop ------------------------------------------------------------------------
 
-    def fit(self, dataset, steps, callbacks=None, checkpoint_every=0):
+    def fit(self, dataset, steps, callbacks=None, checkpoint_every=0, data_key=None):
         """Trains for `steps` steps on batches from `dataset`.
 
         Every step's losses are checked: a NaN or Inf stops the run with
         `NonFiniteError` before anything is saved, so the last checkpoint stays
         good. With a `checkpoint_dir`, a checkpoint is written every
         `checkpoint_every` steps and when the loop ends, also by Ctrl-C or SIGTERM.
+        With a `data_key` the checkpoints also hold the position in `dataset`, so
+        that a run resumed on the same data trains on the batches an uninterrupted
+        run would.
 
         Args:
             dataset: `tf.data.Dataset` of real batches (frames in frame mode, clips
@@ -420,6 +423,11 @@ class Trainer:
             steps: int. Steps to run in this call.
             callbacks: list of `keras_vidgan.callbacks.Callback`, or None.
             checkpoint_every: int. Steps between checkpoints; 0 only at the end.
+            data_key: str or None. Names the data and its batching (e.g.
+                `VideoFolder.fingerprint(batch_size, clip_len, seed)`): a restored
+                checkpoint continues `dataset` where it stopped if it was saved
+                with the same key, and starts it afresh otherwise. None, or more
+                than one replica: `dataset` starts afresh on every call.
 
         Returns:
             History dict: metric name -> list of floats, one per step, and `"step"`.
@@ -431,6 +439,11 @@ class Trainer:
         callbacks = list(callbacks or [])
         history = {}
         iterator = iter(self._distribute(dataset))
+        if data_key and self.strategy.num_replicas_in_sync == 1:
+            # Tracked under the data's key: a restore saved with the same key is
+            # pending on this name and applies now (tf.train.Checkpoint's deferred
+            # restore); a checkpoint of other data leaves this iterator fresh.
+            setattr(self.checkpoint, f"data_{data_key}", iterator)
         for cb in callbacks:
             cb.on_train_begin(self, steps)
         completed = diverged = False
@@ -559,7 +572,9 @@ class Trainer:
         path = path or (self.manager.latest_checkpoint if self.manager else None)
         if not path:
             return 0
-        self.checkpoint.restore(path).assert_existing_objects_matched()
+        status = self.checkpoint.restore(path)
+        status.assert_existing_objects_matched()
+        status.expect_partial()  # the data position waits for `fit` (see `data_key`)
         self._last_saved = int(self.step.numpy())
         return self._last_saved
 

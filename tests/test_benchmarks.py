@@ -52,6 +52,33 @@ def test_bench_quality_quick_reports_every_row(tmp_path, i3d_weights, demo_dir):
     assert "real, shuffled in time" in done.stdout
 
 
+@pytest.mark.slow
+def test_bench_quality_shares_a_warm_up_and_scores_earlier_steps(tmp_path, i3d_weights):
+    warm = str(tmp_path / "warm")
+    quick = [sys.executable, os.path.join(ROOT, "benchmarks", "bench_quality.py"), "--quick",
+             "--skip-real", "--trained-only", "--g-ema", "0.9", "--warmup-dir", warm]
+
+    def run(*extra):
+        out = tmp_path / f"q{len(os.listdir(tmp_path))}.json"
+        done = subprocess.run([*quick, *extra, "--out", str(out)], capture_output=True, text=True,
+                              timeout=900, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"), cwd=ROOT)
+        return done, (json.loads(out.read_text())["datasets"]["demo"]["rows"]
+                      if done.returncode == 0 else None)
+
+    done, whole = run("--score-at", "3")  # trains the warm-up (2 steps), scores at 3 and 4
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert set(whole) == {"untrained", "trained", "trained_still", "trained_live", "trained_3",
+                          "trained_live_3"}
+    assert "trained @3" in done.stdout and "trained, no EMA @3" in done.stdout
+    os.remove(os.path.join(warm, "demo", "data_key"))  # a warm-up kept without its data key
+    done, short = run("--steps", "3")  # from the kept warm-up: the same run's first 3 steps
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert short["trained"]["fvd"] == whole["trained_3"]["fvd"]
+    assert short["trained_live"]["fvd"] == whole["trained_live_3"]["fvd"]
+    done, _ = run("--d-filters", "16")  # a warm-up of other settings is not reused
+    assert done.returncode != 0 and "other settings" in done.stderr
+
+
 def test_bench_quality_trains_what_make_demo_trains():
     """The quality benchmark's DEMO settings are the Makefile demo's flags."""
     import re

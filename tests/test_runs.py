@@ -97,6 +97,37 @@ def test_resume_reads_the_run_config(demo_dir, tmp_path):
     assert trainer.generator.output_shape[1] == 16  # from config.json, not the defaults
 
 
+def test_resumed_run_trains_on_the_batches_of_an_uninterrupted_one(demo_dir, tmp_path):
+    # Video mode with a frame warm-up: the resume lands on the first video step.
+    config = _config(demo_dir, mode="video", clip_len=3, frame_steps=3, steps=6, sample_every=0)
+    quiet = dict(quiet=True, log=lambda s: None, cache_dir=False)
+    _, whole = runs.train_run(config, str(tmp_path / "whole"), **quiet)
+    runs.train_run(config, str(tmp_path / "split"), steps=3, **quiet)
+    _, rest = runs.train_run(config, str(tmp_path / "split"), steps=6, **quiet)
+    assert rest["step"] == whole["step"][3:]
+    for key in ("d_loss", "g_loss", "t_real"):  # t_real: video steps only, the last 3
+        np.testing.assert_allclose(rest[key], whole[key][-3:], rtol=1e-4, err_msg=key)
+
+
+def test_resume_on_changed_data_starts_the_data_afresh(demo_dir, tmp_path):
+    import shutil
+
+    from keras_vidgan import data
+
+    folder = tmp_path / "videos"
+    shutil.copytree(demo_dir, folder)
+    quiet = dict(quiet=True, log=lambda s: None, cache_dir=False)
+    run = str(tmp_path / "run")
+    runs.train_run(_config(str(folder), steps=2, sample_every=0), run, **quiet)
+    os.remove(sorted(glob.glob(str(folder / "*")))[0])  # saved positions may now be out of range
+    trainer, history = runs.train_run(config_lib.RunConfig(), run, steps=40, **quiet)
+    assert int(trainer.step.numpy()) == 40 and len(history["d_loss"]) == 38
+    before = data.load_video_folder(demo_dir, frame_size=16, cache_dir=False)
+    after = data.load_video_folder(str(folder), frame_size=16, cache_dir=False)
+    assert before.fingerprint(4, None, 0) != after.fingerprint(4, None, 0)
+    assert before.fingerprint(4, None, 0) != before.fingerprint(8, None, 0)
+
+
 def test_resume_with_other_settings_is_refused(demo_dir, tmp_path):
     run = tmp_path / "run"
     runs.train_run(_config(demo_dir, steps=1, sample_every=0), str(run), quiet=True,
