@@ -168,6 +168,7 @@ class Trainer:
         self.trace_count = 0
         self._checked = False  # the first batch's shape is validated once
         self._last_saved = -1
+        self._data_name = None  # the checkpoint's name of the data position, see `fit`
         with self.strategy.scope():
             self.g_optimizer = self._prepare(g_optimizer or adam(), self.g_variables)
             self.d_optimizer = self._prepare(d_optimizer or adam(), self.d_variables)
@@ -443,7 +444,10 @@ class Trainer:
             # Tracked under the data's key: a restore saved with the same key is
             # pending on this name and applies now (tf.train.Checkpoint's deferred
             # restore); a checkpoint of other data leaves this iterator fresh.
-            setattr(self.checkpoint, f"data_{data_key}", iterator)
+            if self._data_name and self._data_name != f"data_{data_key}":
+                delattr(self.checkpoint, self._data_name)  # keep one data position
+            self._data_name = f"data_{data_key}"
+            setattr(self.checkpoint, self._data_name, iterator)
         for cb in callbacks:
             cb.on_train_begin(self, steps)
         completed = diverged = False

@@ -205,3 +205,12 @@ def test_no_average_by_default_and_a_bad_decay_is_a_clear_error():
     assert trainer.ema_generator is None and trainer.sampling_generator is trainer.generator
     with pytest.raises(ValueError, match="ema_decay in \\[0, 1\\)"):
         _frame_trainer(ema_decay=1.0)
+
+
+def test_checkpoint_keeps_the_position_of_the_last_data_only(tmp_path):
+    trainer = _frame_trainer(checkpoint_dir=str(tmp_path))
+    data = tf.data.Dataset.from_tensors(tf.zeros((4, 16, 16, 3))).repeat()
+    trainer.fit(data, steps=1, data_key="first")
+    trainer.fit(data, steps=1, data_key="second")
+    names = {name.split("/")[0] for name, _ in tf.train.list_variables(trainer.manager.latest_checkpoint)}
+    assert "data_second" in names and "data_first" not in names
