@@ -46,7 +46,7 @@ fvd-weights: install
 	$(BIN)/python -m keras_vidgan.i3d fetch
 
 test: install fvd-weights
-	$(BIN)/python -m pytest -q -ra
+	$(BIN)/python -m pytest -q -ra --durations=15
 
 test-fast: install
 	$(BIN)/python -m pytest -q -ra -m "not slow"

@@ -184,29 +184,40 @@ def _live_videos(trainer, args):
         trainer.generator, trainer.residual_generator, noise, args.frames).numpy()
 
 
+def _warm_up_config(config):
+    return config.replace(steps=config.frame_steps, checkpoint_every=config.frame_steps)
+
+
+def _check_warm_up(config, warmup_dir, data_key):
+    """Refuses a kept warm-up of other settings or data (before any scoring)."""
+    from keras_vidgan.config import RunConfig
+
+    if not (warmup_dir and config.frame_steps and os.path.isdir(warmup_dir)):
+        return
+    saved = {**dataclasses.asdict(RunConfig.load(warmup_dir)), "data": data_key}
+    key_file = os.path.join(warmup_dir, "data_key")
+    if os.path.exists(key_file):  # else no key was kept: the settings decide
+        with open(key_file) as f:
+            saved["data"] = f.read()
+    asked = {**dataclasses.asdict(_warm_up_config(config)), "data": data_key}
+    other = {k: (saved[k], v) for k, v in asked.items()
+             if k not in AFTER_WARMUP and saved.get(k, v) != v}
+    if other:
+        raise SystemExit(f"{warmup_dir} holds a warm-up with other settings (saved, "
+                         f"asked): {other}; delete it or pass another --warmup-dir")
+
+
 def _warm_up(config, warmup_dir, data_key):
     """Trains (or finds) the run's first `frame_steps` steps in `warmup_dir`.
 
     `data_key` names the data: the demo videos are made afresh in a temporary folder.
     """
     from keras_vidgan import runs
-    from keras_vidgan.config import RunConfig
 
-    warm = config.replace(steps=config.frame_steps, checkpoint_every=config.frame_steps)
-    key_file = os.path.join(warmup_dir, "data_key")
-    if os.path.isdir(warmup_dir):
-        saved = {**dataclasses.asdict(RunConfig.load(warmup_dir)), "data": data_key}
-        if os.path.exists(key_file):  # else no key was kept: the settings decide
-            with open(key_file) as f:
-                saved["data"] = f.read()
-        asked = {**dataclasses.asdict(warm), "data": data_key}
-        other = {k: (saved[k], v) for k, v in asked.items()
-                 if k not in AFTER_WARMUP and saved.get(k, v) != v}
-        if other:
-            raise SystemExit(f"{warmup_dir} holds a warm-up with other settings (saved, "
-                             f"asked): {other}; delete it or pass another --warmup-dir")
+    _check_warm_up(config, warmup_dir, data_key)
+    warm = _warm_up_config(config)
     warm.save(warmup_dir)  # the same data, maybe at another path (demo videos)
-    with open(key_file, "w") as f:
+    with open(os.path.join(warmup_dir, "data_key"), "w") as f:
         f.write(data_key)
     _log(f"frame warm-up in {warmup_dir}")
     runs.train_run(warm, warmup_dir, quiet=True, log=lambda message: None, cache_dir=False)
@@ -240,6 +251,9 @@ def bench_dataset(name, data_dir, frame_size, args, workdir):
     )
     folder = runs.load_data(config, cache_dir=False)
     _log(f"{name}: {folder.num_videos} videos, {len(folder.frames)} frames at {frame_size}x{frame_size}")
+    warmup = os.path.join(args.warmup_dir, name) if args.warmup_dir else None
+    data_key = folder.fingerprint(config.batch_size, config.clip_len, config.seed)
+    _check_warm_up(config, warmup, data_key)
     real = evaluate.real_clips(folder, args.samples, args.frames, args.seed)
     _log(f"{name}: features of {len(real)} real clips")
     real_feats = evaluate.video_features(real, fvd, args.batch_size)
@@ -255,8 +269,6 @@ def bench_dataset(name, data_dir, frame_size, args, workdir):
     rows = {"untrained": score(videos(runs.make_trainer(config)), step=0)}
     _log(f"{name}: training {args.steps} steps")
     train_seconds = 0.0
-    warmup = os.path.join(args.warmup_dir, name) if args.warmup_dir else None
-    data_key = folder.fingerprint(config.batch_size, config.clip_len, config.seed)
     run_dir = os.path.join(workdir, name, "run")
     for steps in [*args.score_at, args.steps]:  # a run resumed on its data: no change in rows
         started = time.perf_counter()

@@ -36,7 +36,9 @@ def test_end_to_end(tmp_path, mode):
     assert saved["d_minibatch_stddev"] is True
     assert (run / "samples" / "step_0000003.png").exists()
     cli("generate", "--run", run, "--out", tmp_path / "s.mp4", "--n", 2, "--frames", 4)
-    cli("generate", "--run", run, "--out", tmp_path / "s.gif", "--n", 2, "--frames", 4)
+    if mode == "video":  # the GIF writer once is enough
+        cli("generate", "--run", run, "--out", tmp_path / "s.gif", "--n", 2, "--frames", 4)
+        assert (tmp_path / "s.gif").stat().st_size > 0
     from keras_vidgan import video_io
 
     frames = np.stack(list(video_io.read_frames(tmp_path / "s.mp4")))
@@ -55,25 +57,45 @@ def test_end_to_end(tmp_path, mode):
         assert first.max() == 0  # starts at the (black) image
 
 
-def test_errors_exit_nonzero_with_one_line(tmp_path):
+def run_main(capsys, *args):
+    """`keras-vidgan ARGS` in this process: (exit code, stdout, stderr)."""
+    from keras_vidgan import cli as cli_lib
+
+    try:
+        code = cli_lib.main([str(a) for a in args])
+    except SystemExit as exit:  # argparse: --help (0) and usage errors (2)
+        code = exit.code
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_errors_exit_nonzero_with_one_line(tmp_path, capsys):
     empty = tmp_path / "empty"
     empty.mkdir()
-    done = cli("train", "--data", empty, "--out", tmp_path / "run", check=False)
+    code, _, err = run_main(capsys, "train", "--data", empty, "--out", tmp_path / "run")
+    assert code == 2 and "No usable video" in err and len(err.strip().splitlines()) == 1
+    code, _, err = run_main(capsys, "generate", "--run", tmp_path / "nothing", "--out", tmp_path / "x.mp4")
+    assert code == 2 and "config.json" in err
+    code, _, err = run_main(capsys, "train", "--data", empty, "--out", tmp_path / "r2", "--frame-size", "48")
+    assert code == 2 and "power of two" in err
+    code, _, err = run_main(capsys, "train", "--data", empty, "--out", tmp_path / "r3", "--frame-steps", "-1")
+    assert code == 2 and "frame_steps must be >= 0" in err
+    code, _, err = run_main(capsys, "train", "--data", empty, "--out", tmp_path / "r4", "--augment", "flip")
+    assert code == 2 and "Unknown augmentation 'flip'" in err
+    code, _, err = run_main(capsys, "train", "--data", empty, "--out", tmp_path / "r5", "--residual", "warp")
+    assert code == 2 and "invalid choice: 'warp'" in err
+
+
+def test_python_m_keras_vidgan_reports_errors_without_a_traceback(tmp_path):
+    done = cli("train", "--data", tmp_path, "--out", tmp_path / "run", check=False)
     assert done.returncode == 2
     assert "No usable video" in done.stderr and "Traceback" not in done.stderr
-    done = cli("generate", "--run", tmp_path / "nothing", "--out", tmp_path / "x.mp4", check=False)
-    assert done.returncode == 2 and "config.json" in done.stderr
-    done = cli("train", "--data", empty, "--out", tmp_path / "r2", "--frame-size", "48", check=False)
-    assert done.returncode == 2 and "power of two" in done.stderr
-    done = cli("train", "--data", empty, "--out", tmp_path / "r3", "--frame-steps", "-1", check=False)
-    assert done.returncode == 2 and "frame_steps must be >= 0" in done.stderr
-    done = cli("train", "--data", empty, "--out", tmp_path / "r4", "--augment", "flip", check=False)
-    assert done.returncode == 2 and "Unknown augmentation 'flip'" in done.stderr
-    done = cli("train", "--data", empty, "--out", tmp_path / "r5", "--residual", "warp", check=False)
-    assert done.returncode == 2 and "invalid choice: 'warp'" in done.stderr
 
 
-def test_help_and_config():
-    for command in ("train", "generate", "export", "check-export", "make-demo-data", "inspect-data"):
-        assert "usage" in cli(command, "--help").stdout
-    assert json.loads(cli("config").stdout)["learning_rate"] == 2e-4
+def test_help_and_config(capsys):
+    for command in ("train", "generate", "export", "check-export", "make-demo-data", "inspect-data",
+                    "evaluate"):
+        code, out, _ = run_main(capsys, command, "--help")
+        assert code == 0 and "usage: keras-vidgan " + command in out
+    code, out, _ = run_main(capsys, "config")
+    assert code == 0 and json.loads(out)["learning_rate"] == 2e-4
