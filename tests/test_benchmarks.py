@@ -58,7 +58,7 @@ def test_bench_quality_shares_a_warm_up_and_scores_earlier_steps(tmp_path):
     warm = str(tmp_path / "warm")
     quick = [sys.executable, os.path.join(ROOT, "benchmarks", "bench_quality.py"), "--quick",
              "--skip-real", "--trained-only", "--no-fvd",  # frame FD: as exact a check, no I3D
-             "--g-ema", "0.9", "--warmup-dir", warm]
+             "--g-filters", "16", "--d-filters", "16", "--g-ema", "0.9", "--warmup-dir", warm]
 
     def run(*extra):
         out = tmp_path / f"q{len(os.listdir(tmp_path))}.json"
@@ -78,7 +78,7 @@ def test_bench_quality_shares_a_warm_up_and_scores_earlier_steps(tmp_path):
     assert short["trained"]["frame_fd"] == whole["trained_3"]["frame_fd"]
     assert short["trained_live"]["frame_fd"] == whole["trained_live_3"]["frame_fd"]
     assert short["trained"]["frame_fd"] != whole["trained"]["frame_fd"]  # step 3 is not step 4
-    done, _ = run("--d-filters", "16")  # a warm-up of other settings is refused before scoring
+    done, _ = run("--d-filters", "8")  # a warm-up of other settings is refused before scoring
     assert done.returncode != 0 and "other settings" in done.stderr
     assert "untrained model" not in done.stderr
 
