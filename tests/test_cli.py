@@ -63,8 +63,8 @@ def run_main(capsys, *args):
 
     try:
         code = cli_lib.main([str(a) for a in args])
-    except SystemExit as exit:  # argparse: --help (0) and usage errors (2)
-        code = exit.code
+    except SystemExit as stop:  # argparse: --help (0) and usage errors (2)
+        code = stop.code
     out = capsys.readouterr()
     return code, out.out, out.err
 
