@@ -18,45 +18,6 @@ def cli(*args, check=True):
     return done
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("mode", ["frame", "video"])
-def test_end_to_end(tmp_path, mode):
-    videos, run, exp = tmp_path / "videos", tmp_path / "run", tmp_path / "export"
-    cli("make-demo-data", videos, "--videos", 3, "--frames", 12, "--size", 32)
-    out = cli("train", "--data", videos, "--out", run, "--mode", mode, "--steps", 3,
-              "--frame-size", 16, "--batch-size", 4, "--sample-every", 3, "--quiet", "--no-cache",
-              "--g-filters", 8, "--d-filters", 8, "--frame-steps", 1,
-              "--augment", "translation,color", "--residual", "advect",
-              "--d-minibatch-stddev").stdout
-    assert "3 of 3 files used" in out and "trained to step 3" in out
-    saved = json.loads((run / "config.json").read_text())
-    assert (saved["mode"], saved["g_filters"], saved["d_filters"]) == (mode, 8, 8)
-    assert (saved["frame_steps"], saved["augment"], saved["residual"]) == (
-        1, "translation,color", "advect")
-    assert saved["d_minibatch_stddev"] is True
-    assert (run / "samples" / "step_0000003.png").exists()
-    cli("generate", "--run", run, "--out", tmp_path / "s.mp4", "--n", 2, "--frames", 4)
-    if mode == "video":  # the GIF writer once is enough
-        cli("generate", "--run", run, "--out", tmp_path / "s.gif", "--n", 2, "--frames", 4)
-        assert (tmp_path / "s.gif").stat().st_size > 0
-    from keras_vidgan import video_io
-
-    frames = np.stack(list(video_io.read_frames(tmp_path / "s.mp4")))
-    assert frames.shape == (4, 16, 32, 3)  # 2 samples side by side
-    cli("export", "--run", run, "--out", exp)
-    report = cli("check-export", exp).stdout
-    assert "serving_default(noise)" in report and "warmup records replayed" in report
-    if mode == "video":
-        assert "image_to_video(image, noise)" in report
-        from keras_vidgan import video_io as vio
-
-        vio.save_grid(tmp_path / "img.png", np.zeros((1, 16, 16, 3), np.uint8))
-        cli("generate", "--run", run, "--out", tmp_path / "i2v.mkv", "--n", 1, "--frames", 3,
-            "--from-image", tmp_path / "img.png")
-        first = next(iter(video_io.read_frames(tmp_path / "i2v.mkv")))
-        assert first.max() == 0  # starts at the (black) image
-
-
 def run_main(capsys, *args):
     """`keras-vidgan ARGS` in this process: (exit code, stdout, stderr)."""
     from keras_vidgan import cli as cli_lib
@@ -67,6 +28,52 @@ def run_main(capsys, *args):
         code = stop.code
     out = capsys.readouterr()
     return code, out.out, out.err
+
+
+def run_ok(capsys, *args):
+    """`keras-vidgan ARGS` in this process, which must succeed: its stdout."""
+    code, out, err = run_main(capsys, *args)
+    assert code == 0, f"exit {code}\n{out}\n{err}"
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["frame", "video"])
+def test_end_to_end(tmp_path, capsys, mode):
+    """Every command in turn, in this process (`python -m` is checked below)."""
+    videos, run, exp = tmp_path / "videos", tmp_path / "run", tmp_path / "export"
+    run_ok(capsys, "make-demo-data", videos, "--videos", 3, "--frames", 12, "--size", 32)
+    out = run_ok(capsys, "train", "--data", videos, "--out", run, "--mode", mode, "--steps", 3,
+                 "--frame-size", 16, "--batch-size", 4, "--sample-every", 3, "--quiet",
+                 "--no-cache", "--g-filters", 8, "--d-filters", 8, "--frame-steps", 1,
+                 "--augment", "translation,color", "--residual", "advect",
+                 "--d-minibatch-stddev")
+    assert "3 of 3 files used" in out and "trained to step 3" in out
+    saved = json.loads((run / "config.json").read_text())
+    assert (saved["mode"], saved["g_filters"], saved["d_filters"]) == (mode, 8, 8)
+    assert (saved["frame_steps"], saved["augment"], saved["residual"]) == (
+        1, "translation,color", "advect")
+    assert saved["d_minibatch_stddev"] is True
+    assert (run / "samples" / "step_0000003.png").exists()
+    run_ok(capsys, "generate", "--run", run, "--out", tmp_path / "s.mp4", "--n", 2, "--frames", 4)
+    if mode == "video":  # the GIF writer once is enough
+        run_ok(capsys, "generate", "--run", run, "--out", tmp_path / "s.gif", "--n", 2,
+               "--frames", 4)
+        assert (tmp_path / "s.gif").stat().st_size > 0
+    from keras_vidgan import video_io
+
+    frames = np.stack(list(video_io.read_frames(tmp_path / "s.mp4")))
+    assert frames.shape == (4, 16, 32, 3)  # 2 samples side by side
+    run_ok(capsys, "export", "--run", run, "--out", exp)
+    report = run_ok(capsys, "check-export", exp)
+    assert "serving_default(noise)" in report and "warmup records replayed" in report
+    if mode == "video":
+        assert "image_to_video(image, noise)" in report
+        video_io.save_grid(tmp_path / "img.png", np.zeros((1, 16, 16, 3), np.uint8))
+        run_ok(capsys, "generate", "--run", run, "--out", tmp_path / "i2v.mkv", "--n", 1,
+               "--frames", 3, "--from-image", tmp_path / "img.png")
+        first = next(iter(video_io.read_frames(tmp_path / "i2v.mkv")))
+        assert first.max() == 0  # starts at the (black) image
 
 
 def test_errors_exit_nonzero_with_one_line(tmp_path, capsys):
