@@ -29,6 +29,30 @@ def test_rollout_from_an_image_starts_at_that_image():
     assert not np.allclose(videos[:, 1], image)
 
 
+def test_rollout_is_x_next_equals_r_of_x_and_traces_r_once():
+    """A symbolic loop: the same frames as the definition, one R in the graph at any length."""
+    residual = models.build_residual_generator(z_dim=8, frame_size=16, base_filters=4)
+    image = tf.random.uniform((2, 16, 16, 3), -1, 1, seed=0)
+    noise = tf.random.normal((2, 8), seed=1)
+    frames, frame = [image], image
+    for _ in range(4):
+        frame = residual({"noise": noise, "frame": frame}, training=False)
+        frames.append(frame)
+    video = sampling.rollout(residual, image, noise, 5)
+    np.testing.assert_allclose(video, tf.stack(frames, axis=1), atol=1e-6)
+
+    def convolutions(num_frames):
+        traced = tf.function(lambda x, z: sampling.rollout(residual, x, z, num_frames))
+        graph = traced.get_concrete_function(image, noise).graph.as_graph_def()
+        ops = [node.op for node in graph.node]
+        ops += [node.op for f in graph.library.function for node in f.node_def]
+        return sum(op == "Conv2D" for op in ops)
+
+    assert convolutions(16) == convolutions(3) > 0
+    with pytest.raises(ValueError, match="num_frames >= 1"):
+        sampling.rollout(residual, image, noise, 0)
+
+
 def test_different_noise_gives_different_videos():
     """Document §6: different random noise gives different video content."""
     trainer = _video_trainer(z_dim=8, g_filters=4, d_filters=4)
