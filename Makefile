@@ -5,9 +5,10 @@ BIN := $(VENV)/bin
 DEMO ?= demo_output
 # The demo's training budget (benchmarks/bench_quality.py measures it): frame warm-up
 # steps of the frame GAN, then video steps, at 32x32 with a generator of width 48, critics
-# of width 64 and a minibatch-stddev feature in the critics (README, Quality).
+# of width 64 and a minibatch-stddev feature in the critics; samples and the export use an
+# average of G's weights over the video phase (README, Quality).
 DEMO_FRAME_STEPS ?= 12000
-DEMO_VIDEO_STEPS ?= 300
+DEMO_VIDEO_STEPS ?= 600
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export OPENCV_FFMPEG_LOGLEVEL ?= -8
 
@@ -26,7 +27,7 @@ demo: install
 	$(BIN)/keras-vidgan make-demo-data $(DEMO)/videos
 	$(BIN)/keras-vidgan train --data $(DEMO)/videos --out $(DEMO)/run --mode video \
 		--frame-size 32 --g-filters 48 --d-filters 64 --batch-size 16 --clip-len 8 --residual advect --augment translation,color \
-		--d-minibatch-stddev \
+		--d-minibatch-stddev --g-ema 0.99 \
 		--frame-steps $(DEMO_FRAME_STEPS) \
 		--steps $$(( $(DEMO_FRAME_STEPS) + $(DEMO_VIDEO_STEPS) )) --sample-every 500 --quiet
 	$(BIN)/keras-vidgan export --run $(DEMO)/run --out $(DEMO)/export --overwrite --version 1

@@ -3,9 +3,9 @@
 For each data set (the `make demo` synthetic videos, and `../shared/data/real-clips`
 when it is present) this trains the `make demo` configuration (video mode, frame
 size 32, generator width 48, critics of width 64, batch 16, clips of 8 frames,
-DiffAugment, minibatch stddev in the critics, 12000 frame warm-up steps then 300 video
-steps) and compares N generated clips of T frames with N real clips of the same data
-(`keras_vidgan.evaluate.real_clips`):
+DiffAugment, minibatch stddev in the critics, 12000 frame warm-up steps then 600 video
+steps, samples from a moving average of G's weights) and compares N generated clips of
+T frames with N real clips of the same data (`keras_vidgan.evaluate.real_clips`):
 
 - untrained: the models as initialised (step 0, the run's seed);
 - trained: after the demo's training budget;
@@ -25,7 +25,7 @@ FVD, KID and frame FD are biased at small N (Fréchet distances upwards): the
 numbers here are for comparing rows of this table with each other, computed with
 the same N, T and frame size, not with published FVDs (256 to 2048 clips, usually
 at 64x64 or more). Costs on a 2-core CPU: I3D runs about 32 clips of 16 frames in
-17 s, and each data set needs 9N clips; training takes about 20 minutes.
+17 s, and each data set needs 9N clips; training takes about an hour.
 
 Usage::
 
@@ -68,8 +68,8 @@ CALIBRATION_LABELS = {"real_shuffled": "real, shuffled in time", "real_still": "
                       "trained_live": "trained, no EMA"}
 # The `make demo` settings (Makefile `demo` target; tests/test_benchmarks.py checks they match).
 DEMO = dict(mode="video", frame_size=32, g_filters=48, d_filters=64, batch_size=16, clip_len=8,
-            frame_steps=12000, steps=12300, residual="advect",
-            augment="translation,color", d_minibatch_stddev=True)  # Makefile demo
+            frame_steps=12000, steps=12600, residual="advect",
+            augment="translation,color", d_minibatch_stddev=True, g_ema=0.99)  # Makefile demo
 DEMO_VIDEOS = 8  # make-demo-data --videos
 # Settings that leave a run's frame warm-up unchanged (`--warmup-dir` may share it).
 AFTER_WARMUP = ("steps", "temporal_weight", "num_frames", "checkpoint_every", "sample_every",
@@ -99,9 +99,9 @@ def _parse(argv=None):
                         help=f"generator width of the run (default {DEMO['g_filters']})")
     parser.add_argument("--d-filters", type=int, default=DEMO["d_filters"],
                         help=f"critics' width of the run (default {DEMO['d_filters']})")
-    parser.add_argument("--g-ema", type=float, default=DEMO.get("g_ema", 0.0),
+    parser.add_argument("--g-ema", type=float, default=DEMO["g_ema"],
                         help="decay of the run's moving average of G's weights, 0 for none "
-                        f"(default {DEMO.get('g_ema', 0.0)})")
+                        f"(default {DEMO['g_ema']})")
     parser.add_argument("--demo-videos", type=int, default=DEMO_VIDEOS,
                         help=f"videos in the demo set (default {DEMO_VIDEOS}, as make demo)")
     parser.add_argument("--real-size", type=int, default=32, help="frame size for real-clips (default 32)")

@@ -95,7 +95,9 @@ def test_bench_quality_trains_what_make_demo_trains():
     makefile = open(os.path.join(ROOT, "Makefile")).read()
     variables = dict(re.findall(r"^(DEMO_\w+) \?= (\S+)$", makefile, re.M))
     train = makefile.split("keras-vidgan train", 1)[1].split("\n\t$(BIN)", 1)[0]
-    flags = dict(re.findall(r"--([\w-]+) (\S+)", train.replace("\\\n", " ")))
+    words = train.replace("\\\n", " ").split()
+    flags = {word[2:]: words[i + 1] for i, word in enumerate(words[:-1])
+             if word.startswith("--") and not words[i + 1].startswith("--")}
     demo = bench_quality.DEMO
     frame_steps = int(variables["DEMO_FRAME_STEPS"])
     for key in ("mode", "augment", "residual"):
@@ -103,8 +105,8 @@ def test_bench_quality_trains_what_make_demo_trains():
     for key in ("frame_size", "g_filters", "d_filters", "batch_size", "clip_len"):
         assert int(flags[key.replace("_", "-")]) == demo[key], key
     assert frame_steps == demo["frame_steps"]
-    assert ("--d-minibatch-stddev" in train) == demo["d_minibatch_stddev"]
-    assert float(flags.get("g-ema", 0)) == demo.get("g_ema", 0.0)
+    assert ("--d-minibatch-stddev" in words) == demo["d_minibatch_stddev"]
+    assert float(flags.get("g-ema", 0)) == demo["g_ema"]
     assert frame_steps + int(variables["DEMO_VIDEO_STEPS"]) == demo["steps"]
     videos = re.search(r"make-demo-data \S+(?: --videos (\d+))?", makefile).group(1)
     assert int(videos or 8) == bench_quality.DEMO_VIDEOS
