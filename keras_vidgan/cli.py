@@ -31,13 +31,16 @@ def _positive(value):
 
 
 def _add_train(sub):
-    from keras_vidgan import models
+    from keras_vidgan import models, presets
     from keras_vidgan.config import PRECISIONS, RunConfig
 
     d = RunConfig()
     p = sub.add_parser("train", help="train a GAN on a folder of videos (resumes RUN_DIR)")
     p.add_argument("--data", help="folder of training videos (searched recursively)")
     p.add_argument("--out", required=True, help="run folder: config, checkpoints, samples, logs")
+    p.add_argument("--preset", choices=sorted(presets.PRESETS), help="a whole recipe: 'quick' "
+                   "(make demo's, ~8 min of training on 2 CPU cores), 'quality' (~55 min) or "
+                   "'document' (64x64); flags given beside it override its values")
     p.add_argument("--mode", choices=("frame", "video"), help=f"frame GAN or video GAN (default {d.mode})")
     p.add_argument("--steps", type=_positive, help=f"total training steps of the run (default {d.steps})")
     p.add_argument("--frame-steps", type=int, help="video mode: the first N of --steps train the "
@@ -97,10 +100,12 @@ def _strategy(name):
 
 def _train(args):
     from keras_vidgan import config as config_lib
-    from keras_vidgan import runs
+    from keras_vidgan import presets, runs
 
     fields = {f.name for f in dataclasses.fields(config_lib.RunConfig)}
-    given = {k: v for k, v in vars(args).items() if k in fields and v is not None and k != "steps"}
+    flags = {k: v for k, v in vars(args).items() if k in fields}
+    given = presets.apply_preset(args.preset, flags)
+    steps = given.pop("steps", None)
     resuming = os.path.exists(os.path.join(args.out, config_lib.CONFIG_NAME))
     if not resuming and not args.data:
         raise ValueError("Expected --data DIR for a new run (a folder of videos).")
@@ -116,7 +121,7 @@ def _train(args):
     print(f"keras-vidgan: run folder {os.path.abspath(args.out)}")
     cache = False if args.no_cache else args.cache_dir
     trainer, history = runs.train_run(
-        config, args.out, steps=args.steps, quiet=args.quiet, cache_dir=cache,
+        config, args.out, steps=steps, quiet=args.quiet, cache_dir=cache,
         strategy=_strategy(args.distribute),
     )
     print(f"keras-vidgan: trained to step {int(trainer.step.numpy())}; "
@@ -133,6 +138,8 @@ def _add_generate(sub):
     p.add_argument("--from-image", help="image-to-video: start every video from this image (video mode)")
     p.add_argument("--seed", type=int, default=0, help="noise seed; the same seed gives the same output (default 0)")
     p.add_argument("--fps", type=float, default=8.0, help="frames per second of the video (default 8)")
+    p.add_argument("--scale", type=_positive, help="nearest-neighbour upscale of the written file "
+                   "(default: the smallest that makes it at least 256 px wide)")
     p.set_defaults(func=_generate)
 
 
@@ -147,11 +154,14 @@ def _generate(args):
     if first is not None and not trainer.video_mode:
         raise ValueError("--from-image needs a video-mode run (train --mode video).")
     if frames == 1 or args.out.lower().endswith(".png"):
-        samples = trainer.generate(args.n, seed=args.seed)
-        path = video_io.save_grid(args.out, samples)
+        tiles = video_io.grid(trainer.generate(args.n, seed=args.seed))[None]
     else:
         videos = trainer.generate(args.n, seed=args.seed, num_frames=frames, first_frame=first)
         tiles = np.stack([video_io.grid(videos[:, t]) for t in range(videos.shape[1])])
+    tiles = video_io.upscale(tiles, args.scale or video_io.scale_to_width(tiles.shape[2]))
+    if len(tiles) == 1 or args.out.lower().endswith(".png"):
+        path = video_io.save_grid(args.out, tiles[:1], columns=1)
+    else:
         path = video_io.write_any(args.out, tiles, args.fps)
     print(f"keras-vidgan: wrote {os.path.abspath(path)}")
     return 0
