@@ -31,6 +31,7 @@ from keras_vidgan.models import (
     frame_pairs,
     with_sigmoid,
 )
+from keras_vidgan.presets import PRESETS, preset_values
 from keras_vidgan.sampling import latent_walk, rollout, sample_noise, video_from_noise
 from keras_vidgan.trainer import NonFiniteError, Trainer
 from keras_vidgan.video_io import read_frames, save_grid, write_gif, write_video
@@ -58,6 +59,8 @@ __all__ = [
     "build_temporal_discriminator",
     "frame_pairs",
     "with_sigmoid",
+    "PRESETS",
+    "preset_values",
     "latent_walk",
     "rollout",
     "sample_noise",

@@ -27,6 +27,7 @@ __all__ = [
     "grid",
     "write_any",
     "upscale",
+    "encode_gif",
     "scale_to_width",
     "VIDEO_WRITERS",
 ]
@@ -296,8 +297,35 @@ def scale_to_width(width, min_width=256):
     return max(1, -(-int(min_width) // int(width)))
 
 
+def encode_gif(frames, fps=8.0):
+    """Frames as the bytes of an animated GIF that loops (with Pillow).
+
+    Args:
+        frames: array `(frames, height, width, 3)`, float in [-1, 1] or uint8 RGB.
+        fps: float. Frames per second. Defaults to 8.
+
+    Returns:
+        bytes.
+    """
+    import io
+
+    from PIL import Image
+
+    images = [Image.fromarray(frame) for frame in _video_uint8(frames)]
+    buffer = io.BytesIO()
+    images[0].save(
+        buffer,
+        format="GIF",
+        save_all=True,
+        append_images=images[1:],
+        duration=max(int(round(1000.0 / fps)), 20),
+        loop=0,
+    )
+    return buffer.getvalue()
+
+
 def write_gif(path, frames, fps=8.0):
-    """Writes frames as an animated GIF that loops (with Pillow).
+    """Writes frames as an animated GIF that loops (`encode_gif`).
 
     Args:
         path: str or path-like. Output `.gif` file.
@@ -307,20 +335,12 @@ def write_gif(path, frames, fps=8.0):
     Returns:
         The path written, as a str.
     """
-    from PIL import Image
-
     path = os.fspath(path)
-    images = [Image.fromarray(frame) for frame in _video_uint8(frames)]
+    encoded = encode_gif(frames, fps)
     tmp = _atomic_target(path)
     try:
-        images[0].save(
-            tmp,
-            format="GIF",
-            save_all=True,
-            append_images=images[1:],
-            duration=max(int(round(1000.0 / fps)), 20),
-            loop=0,
-        )
+        with open(tmp, "wb") as fh:
+            fh.write(encoded)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
