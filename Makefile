@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO ?= demo_output
-# The demo trains `--preset quick` (keras_vidgan/presets.py): about 8 minutes of training
+# The demo trains `--preset quick` (keras_vidgan/presets.py): about 6 minutes of training
 # on 2 CPU cores; benchmarks/bench_quality.py measures the same recipe.
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export OPENCV_FFMPEG_LOGLEVEL ?= -8

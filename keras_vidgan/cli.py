@@ -39,7 +39,7 @@ def _add_train(sub):
     p.add_argument("--data", help="folder of training videos (searched recursively)")
     p.add_argument("--out", required=True, help="run folder: config, checkpoints, samples, logs")
     p.add_argument("--preset", choices=sorted(presets.PRESETS), help="a whole recipe: 'quick' "
-                   "(make demo's, ~8 min of training on 2 CPU cores), 'quality' (~55 min) or "
+                   "(make demo's, ~6 min of training on 2 CPU cores), 'quality' (~55 min) or "
                    "'document' (64x64); flags given beside it override its values")
     p.add_argument("--mode", choices=("frame", "video"), help=f"frame GAN or video GAN (default {d.mode})")
     p.add_argument("--steps", type=_positive, help=f"total training steps of the run (default {d.steps})")

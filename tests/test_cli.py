@@ -40,20 +40,27 @@ def run_ok(capsys, *args):
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", ["frame", "video"])
 def test_end_to_end(tmp_path, capsys, mode):
-    """Every command in turn, in this process (`python -m` is checked below)."""
+    """Every command in turn, in this process (`python -m` is checked below).
+
+    The video run trains `--preset quick` (make demo's recipe) with tiny sizes and steps
+    given as flags: the preset's other values must reach config.json.
+    """
     videos, run, exp = tmp_path / "videos", tmp_path / "run", tmp_path / "export"
     run_ok(capsys, "make-demo-data", videos, "--videos", 3, "--frames", 12, "--size", 32)
-    out = run_ok(capsys, "train", "--data", videos, "--out", run, "--mode", mode, "--steps", 3,
-                 "--frame-size", 16, "--batch-size", 4, "--sample-every", 3, "--quiet",
-                 "--no-cache", "--g-filters", 8, "--d-filters", 8, "--frame-steps", 1,
-                 "--augment", "translation,color", "--residual", "advect",
-                 "--d-minibatch-stddev")
+    tiny = ["--steps", 3, "--frame-size", 16, "--batch-size", 4, "--sample-every", 3, "--quiet",
+            "--no-cache", "--g-filters", 8, "--d-filters", 8, "--frame-steps", 1]
+    recipe = (["--preset", "quick", "--clip-len", 4] if mode == "video" else
+              ["--mode", mode, "--augment", "translation,color", "--residual", "advect",
+               "--d-minibatch-stddev"])
+    out = run_ok(capsys, "train", "--data", videos, "--out", run, *recipe, *tiny)
     assert "3 of 3 files used" in out and "trained to step 3" in out
     saved = json.loads((run / "config.json").read_text())
     assert (saved["mode"], saved["g_filters"], saved["d_filters"]) == (mode, 8, 8)
     assert (saved["frame_steps"], saved["augment"], saved["residual"]) == (
         1, "translation,color", "advect")
     assert saved["d_minibatch_stddev"] is True
+    if mode == "video":  # from the preset, not given as flags
+        assert (saved["g_ema"], saved["clip_len"], saved["frame_size"]) == (0.99, 4, 16)
     assert (run / "samples" / "step_0000003.png").exists()
     run_ok(capsys, "generate", "--run", run, "--out", tmp_path / "s.mp4", "--n", 2, "--frames", 4)
     if mode == "video":  # the GIF writer once is enough
@@ -63,7 +70,7 @@ def test_end_to_end(tmp_path, capsys, mode):
     from keras_vidgan import video_io
 
     frames = np.stack(list(video_io.read_frames(tmp_path / "s.mp4")))
-    assert frames.shape == (4, 16, 32, 3)  # 2 samples side by side
+    assert frames.shape == (4, 128, 256, 3)  # 2 samples side by side, upscaled to 256 px
     run_ok(capsys, "export", "--run", run, "--out", exp)
     report = run_ok(capsys, "check-export", exp)
     assert "serving_default(noise)" in report and "warmup records replayed" in report
