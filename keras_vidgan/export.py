@@ -31,7 +31,8 @@ import tensorflow as tf
 
 from keras_vidgan import sampling
 
-__all__ = ["export_saved_model", "next_version", "check_export", "WARMUP_FILE", "METADATA_FILE"]
+__all__ = ["export_saved_model", "export_keras", "next_version", "check_export", "WARMUP_FILE",
+           "METADATA_FILE"]
 
 WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
 METADATA_FILE = os.path.join("assets.extra", "keras_vidgan.json")
@@ -104,11 +105,9 @@ class _Checks:
 
 
 def _seeded_noise(seeds, z_dim):
-    """Noise [batch, z_dim] where row i depends only on seeds[i] (stateless)."""
+    """Noise [batch, z_dim] where row i is `sampling.seeded_noise(1, z_dim, seeds[i])`."""
     return tf.map_fn(
-        lambda s: tf.random.stateless_normal([z_dim], seed=tf.stack([s, tf.constant(0, tf.int64)])),
-        seeds,
-        fn_output_signature=tf.float32,
+        lambda s: sampling.seeded_noise(1, z_dim, s)[0], seeds, fn_output_signature=tf.float32
     )
 
 
@@ -278,6 +277,47 @@ def export_saved_model(
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return final
+
+
+def export_keras(models, out_dir, overwrite=False):
+    """Writes each model as a `.keras` file: `OUT_DIR/<name>.keras`.
+
+    `keras.saving.load_model` reads them back in any process where keras_vidgan is
+    installed, once its custom layers are registered (`import keras_vidgan.models`;
+    `MinibatchStddev` and `Advection` are `register_keras_serializable`). Each file
+    is written beside its final name and renamed into place: a file is whole or
+    absent.
+
+    Args:
+        models: dict name -> Keras model (`runs.load_models(run_dir).models`: the
+            generator, the average of its weights where the run keeps one, and the
+            critics; video runs add the residual generator and temporal critic).
+        out_dir: str. Folder (created).
+        overwrite: bool. Replace existing files.
+
+    Returns:
+        Dict name -> path written.
+
+    Raises:
+        FileExistsError: if a file exists and `overwrite` is False (nothing written).
+    """
+    paths = {name: os.path.join(out_dir, f"{name}.keras") for name in models}
+    existing = [p for p in paths.values() if os.path.exists(p)]
+    if existing and not overwrite:
+        raise FileExistsError(
+            f"{existing[0]!r} exists; pass overwrite=True (--overwrite) or another folder."
+        )
+    os.makedirs(out_dir, exist_ok=True)
+    for name, model in models.items():
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}-", suffix=".keras", dir=out_dir)
+        os.close(fd)
+        try:
+            model.save(tmp, overwrite=True)
+            os.replace(tmp, paths[name])
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+    return paths
 
 
 # Runs in a fresh interpreter that imports only TensorFlow (and NumPy, which TF uses):

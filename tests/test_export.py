@@ -8,23 +8,24 @@ import tensorflow as tf
 
 from keras_vidgan import config as config_lib
 from keras_vidgan import export
+from keras_vidgan import models as models_lib
 
 
 @pytest.fixture(scope="module")
 def frame_models():
-    return config_lib.build_models(config_lib.RunConfig(frame_size=16, z_dim=8, g_filters=4, d_filters=4))
+    return models_lib.build_models(config_lib.RunConfig(frame_size=16, z_dim=8, g_filters=4, d_filters=4))
 
 
 @pytest.fixture(scope="module")
 def video_models():
-    return config_lib.build_models(
+    return models_lib.build_models(
         config_lib.RunConfig(mode="video", frame_size=16, z_dim=8, g_filters=4, d_filters=4)
     )
 
 
 @pytest.fixture(scope="module")
 def advect_models():
-    return config_lib.build_models(
+    return models_lib.build_models(
         config_lib.RunConfig(mode="video", frame_size=16, z_dim=8, g_filters=4, d_filters=4,
                              residual="advect")
     )
