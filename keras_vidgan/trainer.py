@@ -456,7 +456,7 @@ class Trainer:
 
         steps = int(steps)
         per_epoch = max(1, min(int(steps_per_epoch or steps), steps))
-        history = TrainingHistory()
+        self.history = history = TrainingHistory()  # as `keras.Model.fit` sets it
         callbacks = keras.callbacks.CallbackList(
             [*(callbacks or []), history], model=self, verbose=0,
             epochs=math.ceil(steps / per_epoch), steps=per_epoch, total_steps=steps,
