@@ -19,7 +19,7 @@ install: $(BIN)/.installed
 $(BIN)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,notebook]'
+	$(BIN)/pip install --quiet -e '.[test,notebook,serving]'
 	touch $@
 
 # Demo: synthetic videos -> train (CPU, a few minutes) -> export -> sample videos.
