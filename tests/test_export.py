@@ -270,7 +270,7 @@ def test_cli_generate_and_generate_seeded_share_the_noise_contract(mode, tmp_pat
     runs.train_run(config, run, quiet=True, log=lambda m: None, cache_dir=False)
     out = tmp_path / "sample.npy"
     args = ["generate", "--run", run, "--out", out, "--n", 1, "--seed", 7]
-    assert cli.main([str(a) for a in args + (["--frames", 4] if mode == "video" else [])]) == 0
+    assert cli.main([str(a) for a in args + ["--frames", 4 if mode == "video" else 1]]) == 0
     assert cli.main(["export", "--run", run, "--out", str(tmp_path / "export")]) == 0
     capsys.readouterr()
     served = tf.saved_model.load(str(tmp_path / "export" / "1")).signatures["generate_seeded"]
