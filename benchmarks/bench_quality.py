@@ -1,16 +1,16 @@
 """Sample quality before and after training: FVD, KID and frame FD, with a real-vs-real floor.
 
 For each data set (the `make demo` synthetic videos, and `../shared/data/real-clips`
-when it is present) this trains the `make demo` configuration (video mode, frame
-size 32, generator width 48, critics of width 64, batch 16, clips of 8 frames,
-DiffAugment, minibatch stddev in the critics, 12000 frame warm-up steps then 600 video
-steps, samples from a moving average of G's weights) and compares N generated clips of
+when it is present) this trains the `make demo` configuration (`train --preset quick`:
+video mode, frame size 32, generator width 48, critics of width 64, batch 16, clips of 8
+frames, DiffAugment, minibatch stddev in the critics, a frame warm-up then video steps,
+samples from a moving average of G's weights) and compares N generated clips of
 T frames with N real clips of the same data (`VideoFolder.sample_clips`):
 
 - untrained: the models as initialised (step 0, the run's seed);
 - trained: after the demo's training budget;
 - real vs real: clips of one half of the videos against clips of the other half
-  (`split_by_video`, no video shared): how close two samples of the footage itself
+  (`VideoFolder.split_videos`, no video shared): how close two samples of the footage itself
   are at this N, the floor a generator can reach.
 
 Calibration rows (what the metric responds to on this data, same N, T and size):
@@ -25,7 +25,7 @@ FVD, KID and frame FD are biased at small N (Fréchet distances upwards): the
 numbers here are for comparing rows of this table with each other, computed with
 the same N, T and frame size, not with published FVDs (256 to 2048 clips, usually
 at 64x64 or more). Costs on a 2-core CPU: I3D runs about 32 clips of 16 frames in
-17 s, and each data set needs 9N clips; training takes about an hour.
+17 s, and each data set needs 9N clips.
 
 Usage::
 
@@ -66,10 +66,13 @@ CALIBRATION_LABELS = {"real_shuffled": "real, shuffled in time", "real_still": "
                       "trained_still": "trained frame 0, held",
                       "trained_from_real": "trained, from real f0",
                       "trained_live": "trained, no EMA"}
-# The `make demo` settings (Makefile `demo` target; tests/test_benchmarks.py checks they match).
-DEMO = dict(mode="video", frame_size=32, g_filters=48, d_filters=64, batch_size=16, clip_len=8,
-            frame_steps=12000, steps=12600, residual="advect",
-            augment="translation,color", d_minibatch_stddev=True, g_ema=0.99)  # Makefile demo
+sys.path.insert(0, ROOT)
+from keras_vidgan import presets  # noqa: E402  (no TensorFlow import)
+
+# The `make demo` settings: `train --preset quick` (tests/test_benchmarks.py checks the
+# Makefile uses it); `--frame-steps`/`--steps` etc. measure other budgets, e.g. the
+# quality preset's.
+DEMO = {k: v for k, v in presets.preset_values("quick").items() if k != "sample_every"}
 DEMO_VIDEOS = 8  # make-demo-data --videos
 # Settings that leave a run's frame warm-up unchanged (`--warmup-dir` may share it).
 AFTER_WARMUP = ("steps", "temporal_weight", "num_frames", "checkpoint_every", "sample_every",

@@ -34,6 +34,7 @@ _API = {
         "least_squares_discriminator_loss",
         "least_squares_generator_loss",
     ],
+    "keras_vidgan.presets": ["PRESETS", "preset_values"],
     "keras_vidgan.models": [
         "build_discriminator",
         "build_generator",

@@ -313,10 +313,16 @@ class Trainer:
             models_lib.frame_pairs(self._augment(fake_clip, 4)), training=True
         )
         fw, tw = self.frame_weight, self.temporal_weight
+        parts = {  # each critic's losses, logged apart (TensorBoard: one tag each)
+            "d_loss_frame": self.d_loss_fn(real_logits, fake_logits),
+            "d_loss_temporal": self.d_loss_fn(real_pair, fake_pair),
+            "g_loss_frame": self.g_loss_fn(fake_logits),
+            "g_loss_temporal": self.g_loss_fn(fake_pair),
+        }
         return {
-            "d_loss": fw * self.d_loss_fn(real_logits, fake_logits)
-            + tw * self.d_loss_fn(real_pair, fake_pair),
-            "g_loss": fw * self.g_loss_fn(fake_logits) + tw * self.g_loss_fn(fake_pair),
+            "d_loss": fw * parts["d_loss_frame"] + tw * parts["d_loss_temporal"],
+            "g_loss": fw * parts["g_loss_frame"] + tw * parts["g_loss_temporal"],
+            **parts,
             "d_real": tf.reduce_mean(tf.sigmoid(tf.cast(real_logits, tf.float32))),
             "d_fake": tf.reduce_mean(tf.sigmoid(tf.cast(fake_logits, tf.float32))),
             "t_real": tf.reduce_mean(tf.sigmoid(tf.cast(real_pair, tf.float32))),

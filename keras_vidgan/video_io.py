@@ -1,4 +1,4 @@
-"""Reading and writing frames and videos with OpenCV (and Pillow for GIF).
+"""Reading and writing frames and videos: OpenCV, PyAV for H.264, Pillow for GIF.
 
 Tensor convention: a video is `(frames, height, width, channels)` and a batch of
 videos `(batch, frames, height, width, channels)`, float32 in [-1, 1] and RGB
@@ -9,6 +9,7 @@ never leaves this module.
 import contextlib
 import os
 import tempfile
+import warnings
 
 import cv2
 import numpy as np
@@ -25,11 +26,15 @@ __all__ = [
     "save_grid",
     "grid",
     "write_any",
+    "upscale",
+    "encode_gif",
+    "scale_to_width",
     "VIDEO_WRITERS",
 ]
 
-# Container extension -> FourCC that OpenCV's FFMPEG backend writes here (H.264
-# cannot be written by opencv-python's build: `avc1` fails to open).
+# Container extension -> FourCC that OpenCV's FFMPEG backend writes here. `.mp4` is
+# written as H.264 with PyAV instead (`_write_h264`): opencv-python's build cannot write
+# H.264 (`avc1` fails to open), and browsers and notebooks do not play `mp4v`.
 VIDEO_WRITERS = {".mp4": "mp4v", ".avi": "MJPG", ".mkv": "FFV1", ".mov": "mp4v"}
 
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # FFmpeg's noise on stderr
@@ -180,7 +185,9 @@ def _video_uint8(frames):
 def write_video(path, frames, fps=8.0):
     """Writes frames to a video file; the codec follows the extension.
 
-    `.mp4`/`.mov`: MPEG-4 Part 2 (`mp4v`), `.avi`: Motion JPEG, `.mkv`: FFV1
+    `.mp4`: H.264 (yuv420p, `faststart`), which browsers, GitHub and notebooks play,
+    written with PyAV's libx264; where PyAV is missing, MPEG-4 Part 2 (`mp4v`) with
+    OpenCV and a warning. `.mov`: `mp4v`, `.avi`: Motion JPEG, `.mkv`: FFV1
     (lossless). The file appears only when complete (written beside, then renamed).
 
     Args:
@@ -203,6 +210,13 @@ def write_video(path, frames, fps=8.0):
             f"received: {path!r}"
         )
     frames = _video_uint8(frames)
+    if ext == ".mp4" and _h264_available():
+        return _write_h264(path, frames, fps)
+    if ext == ".mp4":
+        warnings.warn(
+            "PyAV (`pip install av`) is not installed: writing MPEG-4 Part 2 (mp4v), "
+            "which browsers do not play. Install PyAV for H.264.", stacklevel=2,
+        )
     height, width = frames.shape[1:3]
     tmp = _atomic_target(path)
     writer = cv2.VideoWriter(
@@ -225,8 +239,93 @@ def write_video(path, frames, fps=8.0):
     return path
 
 
+def _h264_available():
+    """True if PyAV is installed and its FFmpeg has the libx264 encoder."""
+    try:
+        import av
+    except ImportError:
+        return False
+    return "libx264" in av.codecs_available
+
+
+def _write_h264(path, frames, fps):
+    """H.264 yuv420p MP4 with PyAV; odd sizes are padded by one edge row/column."""
+    import fractions
+
+    import av
+
+    pad_h, pad_w = frames.shape[1] % 2, frames.shape[2] % 2  # yuv420p needs even sizes
+    if pad_h or pad_w:
+        frames = np.pad(frames, [(0, 0), (0, pad_h), (0, pad_w), (0, 0)], mode="edge")
+    tmp = _atomic_target(path)
+    try:
+        with av.open(tmp, mode="w", format="mp4", options={"movflags": "+faststart"}) as out:
+            stream = out.add_stream("libx264", rate=fractions.Fraction(fps).limit_denominator(1001))
+            stream.height, stream.width = frames.shape[1:3]
+            stream.pix_fmt = "yuv420p"
+            stream.options = {"crf": "17", "preset": "medium"}
+            for frame in frames:
+                out.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+            out.mux(stream.encode())  # flush the encoder's delayed frames
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+def upscale(frames, scale):
+    """Nearest-neighbour upscale of `(..., height, width, channels)` by an integer.
+
+    Args:
+        frames: array, any leading dimensions.
+        scale: int >= 1.
+
+    Returns:
+        `np.ndarray`, height and width multiplied by `scale` (pixels kept sharp).
+    """
+    if int(scale) != scale or scale < 1:
+        raise ValueError(f"Expected an integer scale >= 1, received: scale={scale}")
+    frames = np.asarray(frames)
+    if scale == 1:
+        return frames
+    return np.repeat(np.repeat(frames, int(scale), axis=-3), int(scale), axis=-2)
+
+
+def scale_to_width(width, min_width=256):
+    """The smallest integer scale that makes `width` at least `min_width` pixels."""
+    return max(1, -(-int(min_width) // int(width)))
+
+
+def encode_gif(frames, fps=8.0):
+    """Frames as the bytes of an animated GIF that loops (with Pillow).
+
+    Args:
+        frames: array `(frames, height, width, 3)`, float in [-1, 1] or uint8 RGB.
+        fps: float. Frames per second. Defaults to 8.
+
+    Returns:
+        bytes.
+    """
+    import io
+
+    from PIL import Image
+
+    images = [Image.fromarray(frame) for frame in _video_uint8(frames)]
+    buffer = io.BytesIO()
+    images[0].save(
+        buffer,
+        format="GIF",
+        save_all=True,
+        append_images=images[1:],
+        duration=max(int(round(1000.0 / fps)), 20),
+        loop=0,
+    )
+    return buffer.getvalue()
+
+
 def write_gif(path, frames, fps=8.0):
-    """Writes frames as an animated GIF that loops (with Pillow).
+    """Writes frames as an animated GIF that loops (`encode_gif`).
 
     Args:
         path: str or path-like. Output `.gif` file.
@@ -236,20 +335,12 @@ def write_gif(path, frames, fps=8.0):
     Returns:
         The path written, as a str.
     """
-    from PIL import Image
-
     path = os.fspath(path)
-    images = [Image.fromarray(frame) for frame in _video_uint8(frames)]
+    encoded = encode_gif(frames, fps)
     tmp = _atomic_target(path)
     try:
-        images[0].save(
-            tmp,
-            format="GIF",
-            save_all=True,
-            append_images=images[1:],
-            duration=max(int(round(1000.0 / fps)), 20),
-            loop=0,
-        )
+        with open(tmp, "wb") as fh:
+            fh.write(encoded)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -2,10 +2,16 @@
 
     python notebooks/make_tutorial.py
 
-Edit this file, not the .ipynb: the notebook is written without outputs.
+Edit this file, not the .ipynb. `--execute` runs it at full size (the demo's quick recipe,
+about 15 minutes on 2 CPU cores) and stores it with its outputs, so that GitHub shows the
+plots, sample grids and videos:
+
+    python notebooks/make_tutorial.py --execute
 """
 
+import argparse
 import os
+import tempfile
 
 import nbformat
 
@@ -23,21 +29,19 @@ How to open it: `make install && .venv/bin/pip install jupyterlab && .venv/bin/j
 notebooks/tutorial.ipynb`. `make test` runs this notebook top to bottom with
 `KERAS_VIDGAN_NOTEBOOK_QUICK=1` (tiny sizes); without it, the sizes are CPU-sized."""),
     ("md", "## Setup"),
-    ("code", """import base64
-import json
+    ("code", """import json
 import os
 import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import tensorflow as tf
-from IPython.display import HTML, display
+from IPython.display import Image, Video, display
+
+%matplotlib inline
 
 import keras_vidgan as kv
 
@@ -49,8 +53,11 @@ Z_DIM = 100            # the document's z_dim (§4)
 FRAME_SIZE = 32        # the document uses 64; 32 keeps CPU training short
 BATCH = 16 if QUICK else 32   # the document: 32
 FRAME_STEPS = 30 if QUICK else 600    # in practice use thousands of steps
-VIDEO_STEPS = 20 if QUICK else 400
-CLIP_LEN = 4
+# The video model is make demo's: `keras-vidgan train --preset quick` (README), at tiny
+# sizes and steps in the quick setting.
+VIDEO = kv.RunConfig(**kv.preset_values("quick"))
+if QUICK:
+    VIDEO = VIDEO.replace(g_filters=8, d_filters=8, batch_size=8, clip_len=4, frame_steps=10, steps=16)
 keras.utils.set_random_seed(0)
 print("quick" if QUICK else "full", "run; outputs in", OUT)"""),
     ("md", """## §1-§2 Background and core concepts (背景介绍 / 核心概念与联系)
@@ -165,19 +172,24 @@ plt.legend()
 plt.tight_layout()
 plt.show()
 print("two optimizers:", trainer.g_optimizer is not trainer.d_optimizer, "| traces:", trainer.trace_count)"""),
-    ("md", "Fixed-seed frames, and an inline animation (a latent walk of the frame model):"),
-    ("code", """def show_gif(frames_or_video, name, fps=6):
-    path = kv.write_gif(os.path.join(OUT, name), frames_or_video, fps)
-    data = base64.b64encode(open(path, "rb").read()).decode()
-    display(HTML(f'<img src="data:image/gif;base64,{data}" width="256">'))
+    ("md", """Fixed-seed frames, and an inline animation (a latent walk of the frame model). Videos
+are shown twice: as a GIF (GitHub shows it) and as an H.264 `<video>` (Jupyter plays it)."""),
+    ("code", """def show_video(videos, name, fps=6, columns=4):
+    \"\"\"Shows a batch of videos (n, T, H, W, 3) in [-1, 1] tiled in a grid: GIF and MP4.\"\"\"
+    tiles = np.stack([kv.video_io.grid(videos[:, t], columns=columns) for t in range(videos.shape[1])])
+    tiles = kv.video_io.upscale(tiles, kv.video_io.scale_to_width(tiles.shape[2], 384))
+    gif = kv.write_gif(os.path.join(OUT, name + ".gif"), tiles, fps)
+    display(Image(filename=gif))
+    mp4 = kv.write_video(os.path.join(OUT, name + ".mp4"), tiles, fps)
+    display(Video(mp4, embed=True, mimetype="video/mp4", html_attributes="loop autoplay muted controls"))
 
 
-grid = kv.video_io.grid(trainer.generate(16, seed=0))
-plt.imshow(grid)
+plt.figure(figsize=(4, 4))
+plt.imshow(kv.video_io.grid(trainer.generate(16, seed=0)))
 plt.axis("off")
 plt.show()
 walk = trainer.generate(4, seed=0, num_frames=12)  # (4, 12, H, W, 3)
-show_gif(np.stack([kv.video_io.grid(walk[:, t], columns=4) for t in range(12)]), "walk.gif")"""),
+show_video(walk, "walk")"""),
     ("md", """### Video mode: §3.1.1 step 3 (the generated frame added to the input frame)
 
 The residual generator predicts the next frame from the current one; a temporal critic
@@ -187,35 +199,53 @@ image (image-to-video). Not in the document, both measured in the README (Qualit
 softmax over a 5x5 neighbourhood per pixel), which keeps shapes and colours where a
 generated residual smeared them over a rollout; `augment` shifts and recolours what the
 critics see (DiffAugment; one draw per clip for the temporal critic), which gave sharper
-frames from the small demo folder."""),
-    ("code", """keras.utils.set_random_seed(0)
+frames from the small demo folder. The recipe here is make demo's (`--preset quick`): a
+frame warm-up, then video steps, a minibatch-stddev feature in the critics and an average
+of G's weights for sampling."""),
+    ("code", """print({k: getattr(VIDEO, k) for k in kv.preset_values("quick")})
+keras.utils.set_random_seed(VIDEO.seed)
+built = kv.build_models(VIDEO)
 video_trainer = kv.Trainer(
-    kv.build_generator(z_dim=Z_DIM, frame_size=FRAME_SIZE),
-    kv.build_discriminator(frame_size=FRAME_SIZE),
-    residual_generator=kv.build_residual_generator(z_dim=Z_DIM, frame_size=FRAME_SIZE,
-                                                   residual="advect"),
-    temporal_discriminator=kv.build_temporal_discriminator(frame_size=FRAME_SIZE),
-    augment="translation,color",
+    built["generator"], built["discriminator"],
+    residual_generator=built["residual_generator"],
+    temporal_discriminator=built["temporal_discriminator"],
+    frame_steps=VIDEO.frame_steps, augment=VIDEO.augment, ema_decay=VIDEO.g_ema, seed=VIDEO.seed,
 )
-video_history = video_trainer.fit(folder.dataset(BATCH // 2, clip_len=CLIP_LEN, seed=0), steps=VIDEO_STEPS)
+video_folder = kv.load_video_folder(video_dir, frame_size=VIDEO.frame_size, min_frames=VIDEO.clip_len,
+                                    cache_dir=False)
+video_history = video_trainer.fit(video_folder.dataset(VIDEO.batch_size, clip_len=VIDEO.clip_len,
+                                                       seed=VIDEO.seed), steps=VIDEO.steps)
+fig, axes = plt.subplots(1, 2, figsize=(9, 3))
+axes[0].plot(video_history["step"], video_history["d_loss"], label="D loss")
+axes[0].plot(video_history["step"], video_history["g_loss"], label="G loss")
+axes[0].axvline(VIDEO.frame_steps, color="gray", linestyle=":", label="video steps begin")
+axes[0].set_xlabel("step")
+axes[0].legend(fontsize=7)
+video_steps = [i for i, s in enumerate(video_history["step"]) if s > VIDEO.frame_steps]
+for key in ("d_loss_frame", "d_loss_temporal"):
+    axes[1].plot([video_history["step"][i] for i in video_steps], video_history[key], label=key)
+axes[1].set_xlabel("step (video phase)")
+axes[1].legend(fontsize=7)
+plt.tight_layout()
+plt.show()
 videos = video_trainer.generate(4, seed=0, num_frames=12)
 print("videos from noise:", videos.shape)
-show_gif(np.stack([kv.video_io.grid(videos[:, t], columns=4) for t in range(12)]), "videos.gif")
-first = folder.frames[folder.starts[:4]].astype("float32") / 127.5 - 1  # first frame of 4 videos
+show_video(videos, "videos")
+first = video_folder.frames[video_folder.starts[:4]].astype("float32") / 127.5 - 1  # frame 0 of 4 videos
 from_image = video_trainer.generate(4, seed=0, num_frames=12, first_frame=first)
 print("image-to-video starts at the image:", bool(np.array_equal(from_image[:, 0], first)))
-show_gif(np.stack([kv.video_io.grid(from_image[:, t], columns=4) for t in range(12)]), "i2v.gif")"""),
+show_video(from_image, "i2v")"""),
     ("md", """## Export a SavedModel and call it as TF Serving does
 
 `export_saved_model` writes `EXPORT_DIR/<version>/`; TF Serving loads the newest version
 and calls its signatures. Here the same call, in-process:"""),
-    ("code", """models = {"generator": video_trainer.generator, "discriminator": video_trainer.discriminator,
+    ("code", """models = {"generator": video_trainer.sampling_generator, "discriminator": video_trainer.discriminator,
           "residual_generator": video_trainer.residual_generator,
           "temporal_discriminator": video_trainer.temporal_discriminator}
 version_dir = kv.export_saved_model(models, os.path.join(OUT, "export"), num_frames=8)
 served = tf.saved_model.load(version_dir)
 print("signatures:", sorted(served.signatures))
-out = served.signatures["serving_default"](noise=tf.random.normal((2, Z_DIM)))
+out = served.signatures["serving_default"](noise=tf.random.normal((2, VIDEO.z_dim)))
 print({k: (v.dtype.name, tuple(v.shape)) for k, v in out.items()})
 print("REST body for generate_seeded:", json.dumps({"signature_name": "generate_seeded", "inputs": {"seeds": [1, 2]}}))"""),
     ("md", """## §5-§6 Trends and FAQ (未来发展趋势与挑战 / 常见问题与解答)
@@ -229,7 +259,7 @@ a_again = video_trainer.generate(2, seed=1, num_frames=6)
 print("same noise, same video:", float(np.abs(a - a_again).mean()))
 print("different noise, different video: mean |a - b| =", round(float(np.abs(a - b).mean()), 4))
 print("frame-to-frame change of generated videos:", round(float(np.abs(np.diff(a, axis=1)).mean()), 4))
-real_clips = next(iter(folder.dataset(8, clip_len=6, seed=0))).numpy()
+real_clips = next(iter(video_folder.dataset(8, clip_len=6, seed=0))).numpy()
 print("frame-to-frame change of real clips:", round(float(np.abs(np.diff(real_clips, axis=1)).mean()), 4))"""),
     ("md", """The document's §5 expects higher quality, more efficient algorithms and wider uses. On
 this CPU-sized run the samples are blurry; `keras-vidgan evaluate` measures FVD so that
@@ -247,7 +277,29 @@ def build():
     return nb
 
 
+def execute(nb, quick=False, timeout=3600):
+    """Runs `nb` top to bottom in a fresh kernel (in place); returns it."""
+    from nbclient import NotebookClient
+
+    keys = ("KERAS_VIDGAN_NOTEBOOK_QUICK", "KERAS_VIDGAN_NOTEBOOK_OUT")
+    saved = {key: os.environ.get(key) for key in keys}
+    with tempfile.TemporaryDirectory(prefix="vidgan_nb_") as out:
+        os.environ.update(dict(zip(keys, ("1" if quick else "0", out))))  # the kernel's
+        try:
+            NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                           resources={"metadata": {"path": out}}).execute()
+        finally:
+            for key, value in saved.items():
+                os.environ.pop(key) if value is None else os.environ.update({key: value})
+    return nb
+
+
 if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--execute", action="store_true",
+                        help="run it at full size and store its outputs")
+    args = parser.parse_args()
     path = os.path.join(HERE, "tutorial.ipynb")
-    nbformat.write(build(), path)
+    notebook = execute(build()) if args.execute else build()
+    nbformat.write(notebook, path)
     print(f"wrote {path}")

@@ -84,7 +84,7 @@ def test_bench_quality_shares_a_warm_up_and_scores_earlier_steps(tmp_path):
 
 
 def test_bench_quality_trains_what_make_demo_trains():
-    """The quality benchmark's DEMO settings are the Makefile demo's flags."""
+    """The quality benchmark's DEMO settings are those of the preset make demo trains."""
     import re
 
     sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
@@ -92,21 +92,15 @@ def test_bench_quality_trains_what_make_demo_trains():
         import bench_quality
     finally:
         sys.path.pop(0)
+    from keras_vidgan import presets
+
     makefile = open(os.path.join(ROOT, "Makefile")).read()
-    variables = dict(re.findall(r"^(DEMO_\w+) \?= (\S+)$", makefile, re.M))
     train = makefile.split("keras-vidgan train", 1)[1].split("\n\t$(BIN)", 1)[0]
     words = train.replace("\\\n", " ").split()
-    flags = {word[2:]: words[i + 1] for i, word in enumerate(words[:-1])
-             if word.startswith("--") and not words[i + 1].startswith("--")}
-    demo = bench_quality.DEMO
-    frame_steps = int(variables["DEMO_FRAME_STEPS"])
-    for key in ("mode", "augment", "residual"):
-        assert flags[key] == demo[key], key
-    for key in ("frame_size", "g_filters", "d_filters", "batch_size", "clip_len"):
-        assert int(flags[key.replace("_", "-")]) == demo[key], key
-    assert frame_steps == demo["frame_steps"]
-    assert ("--d-minibatch-stddev" in words) == demo["d_minibatch_stddev"]
-    assert float(flags.get("g-ema", 0)) == demo["g_ema"]
-    assert frame_steps + int(variables["DEMO_VIDEO_STEPS"]) == demo["steps"]
+    preset = words[words.index("--preset") + 1]
+    assert preset == "quick"
+    assert not [w for w in words if w.startswith("--") and w not in ("--preset", "--data", "--out")]
+    expected = {k: v for k, v in presets.preset_values(preset).items() if k != "sample_every"}
+    assert bench_quality.DEMO == expected
     videos = re.search(r"make-demo-data \S+(?: --videos (\d+))?", makefile).group(1)
     assert int(videos or 8) == bench_quality.DEMO_VIDEOS

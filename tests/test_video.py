@@ -75,6 +75,11 @@ def test_video_step_updates_all_four_networks(demo_folder, residual):
     for net, old in zip(nets, before):
         assert any(not np.allclose(a, b) for a, b in zip(old, net.get_weights())), net.name
     assert {"t_real", "t_fake"} <= set(history)
+    # each critic's losses apart, and the totals their weighted sums (weights 1 here)
+    parts = ("d_loss_frame", "d_loss_temporal", "g_loss_frame", "g_loss_temporal")
+    assert set(parts) <= set(history)
+    np.testing.assert_allclose(history["d_loss"], np.add(history["d_loss_frame"], history["d_loss_temporal"]), rtol=1e-5)
+    np.testing.assert_allclose(history["g_loss"], np.add(history["g_loss_frame"], history["g_loss_temporal"]), rtol=1e-5)
 
 
 def test_frame_steps_warm_up_the_frame_gan_first(demo_folder):

@@ -1,0 +1,56 @@
+"""The progress line's phases, rates and ETA, on a fake clock."""
+
+import pytest
+
+from keras_vidgan.progress import PhaseClock, ProgressLine
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def _run(clock, phase_clock, first, last, seconds_per_step):
+    for step in range(first, last + 1):
+        clock.now += seconds_per_step
+        phase_clock.tick(step)
+
+
+def test_eta_uses_each_phases_own_rate():
+    now = FakeClock()
+    clock = PhaseClock(total=110, frame_steps=100, clip_len=8, clock=now)
+    assert clock.eta() is None  # nothing timed yet
+    _run(now, clock, 1, 50, 0.2)  # warm-up: 5 steps/s
+    assert clock.phase(50) == "warm-up" and clock.rate("warm-up") == pytest.approx(5.0)
+    # before any video step, a video step is estimated at 2 * clip_len warm-up steps
+    assert clock.eta() == pytest.approx(50 * 0.2 + 10 * 0.2 * 16)
+    _run(now, clock, 51, 100, 0.2)
+    _run(now, clock, 101, 105, 3.0)  # video: 3 s a step
+    assert clock.phase(101) == "video" and clock.rate("video") == pytest.approx(1 / 3)
+    assert clock.eta() == pytest.approx(5 * 3.0)  # the measured video rate replaces the guess
+
+
+def test_first_steps_of_a_phase_are_not_timed():
+    now = FakeClock()
+    clock = PhaseClock(total=10, clock=now)
+    now.now += 30.0  # the first step traces the graph: slow
+    clock.tick(1)
+    assert clock.rate("train") is None
+    _run(now, clock, 2, 5, 0.5)
+    assert clock.rate("train") == pytest.approx(2.0)
+    assert clock.eta() == pytest.approx(5 * 0.5)
+
+
+def test_progress_line_smooths_losses_and_names_the_phase():
+    now = FakeClock()
+    line = ProgressLine(PhaseClock(total=20, frame_steps=10, clip_len=4, clock=now), smoothing=0.5)
+    for step in range(1, 13):
+        now.now += 0.1
+        text = line.update(step, {"d_loss": float(step % 2), "g_loss": 1.0, "t_real": 0.5})
+    assert text.startswith("video   12/20 [")
+    assert "d 0.333" in text or "d 0.667" in text  # averaged, not the last value (0 or 1)
+    assert "g 1.000" in text and "t_real 0.500" in text and "ETA" in text
+    assert len(text.split("[")[1].split("]")[0]) == 24
