@@ -63,7 +63,7 @@ def test_end_to_end(tmp_path, capsys, mode):
     from keras_vidgan import video_io
 
     frames = np.stack(list(video_io.read_frames(tmp_path / "s.mp4")))
-    assert frames.shape == (4, 16, 32, 3)  # 2 samples side by side
+    assert frames.shape == (4, 128, 256, 3)  # 2 samples side by side, upscaled to 256 px
     run_ok(capsys, "export", "--run", run, "--out", exp)
     report = run_ok(capsys, "check-export", exp)
     assert "serving_default(noise)" in report and "warmup records replayed" in report
