@@ -15,7 +15,7 @@ install: $(BIN)/.installed
 $(BIN)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,notebook]'
+	$(BIN)/pip install --quiet -e '.[test,notebook,serving]'
 	touch $@
 
 # Demo: synthetic videos -> train (--preset quick) -> export -> H.264 and GIF samples -> a

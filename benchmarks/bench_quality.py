@@ -5,12 +5,12 @@ when it is present) this trains the `make demo` configuration (`train --preset q
 video mode, frame size 32, generator width 48, critics of width 64, batch 16, clips of 8
 frames, DiffAugment, minibatch stddev in the critics, a frame warm-up then video steps,
 samples from a moving average of G's weights) and compares N generated clips of
-T frames with N real clips of the same data (`keras_vidgan.evaluate.real_clips`):
+T frames with N real clips of the same data (`VideoFolder.sample_clips`):
 
 - untrained: the models as initialised (step 0, the run's seed);
 - trained: after the demo's training budget;
 - real vs real: clips of one half of the videos against clips of the other half
-  (`split_by_video`, no video shared): how close two samples of the footage itself
+  (`VideoFolder.split_videos`, no video shared): how close two samples of the footage itself
   are at this N, the floor a generator can reach.
 
 Calibration rows (what the metric responds to on this data, same N, T and size):
@@ -150,11 +150,11 @@ def _real_vs_real(folder, n, num_frames, seed, fvd, batch_size):
     """Clips of the even-numbered videos vs clips of the odd-numbered ones."""
     from keras_vidgan import evaluate
 
-    first, second = evaluate.split_by_video(folder)
+    first, second = folder.split_videos()
     available = min(len(half.clip_starts(num_frames)) for half in (first, second))
     n_half = min(n, available)
     feats = [
-        evaluate.video_features(evaluate.real_clips(half, n_half, num_frames, seed), fvd, batch_size)
+        evaluate.video_features(half.sample_clips(n_half, num_frames, seed), fvd, batch_size)
         for half in (first, second)
     ]
     note = "" if n_half == n else f"only {n_half} distinct clips per half: N differs from the other rows"
@@ -257,7 +257,7 @@ def bench_dataset(name, data_dir, frame_size, args, workdir):
     warmup = os.path.join(args.warmup_dir, name) if args.warmup_dir else None
     data_key = folder.fingerprint(config.batch_size, config.clip_len, config.seed)
     _check_warm_up(config, warmup, data_key)
-    real = evaluate.real_clips(folder, args.samples, args.frames, args.seed)
+    real = folder.sample_clips(args.samples, args.frames, args.seed)
     _log(f"{name}: features of {len(real)} real clips")
     real_feats = evaluate.video_features(real, fvd, args.batch_size)
 

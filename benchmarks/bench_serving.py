@@ -20,7 +20,7 @@ import tensorflow as tf  # noqa: E402
 
 from benchmarks import _common  # noqa: E402
 from keras_vidgan import config as config_lib  # noqa: E402
-from keras_vidgan import export  # noqa: E402
+from keras_vidgan import export, models  # noqa: E402
 
 
 def median_latency(fn, repeats):
@@ -35,7 +35,7 @@ def median_latency(fn, repeats):
 def bench_model(mode, size, batches, repeats, num_frames):
     keras.utils.set_random_seed(0)
     config = config_lib.RunConfig(mode=mode, frame_size=size)
-    built = config_lib.build_models(config)
+    built = models.build_models(config)
     path = export.export_saved_model(built, tempfile.mkdtemp(), num_frames=num_frames)
     signature = tf.saved_model.load(path).signatures["serving_default"]
     g = built["generator"]

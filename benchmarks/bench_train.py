@@ -158,7 +158,7 @@ def bench_fit_and_traces(args, results):
 def bench_video(args, results):
     config = config_lib.RunConfig(mode="video", frame_size=args.size, clip_len=4)
     keras.utils.set_random_seed(0)
-    built = config_lib.build_models(config)
+    built = models.build_models(config)
     trainer = Trainer(built["generator"], built["discriminator"],
                       residual_generator=built["residual_generator"],
                       temporal_discriminator=built["temporal_discriminator"])

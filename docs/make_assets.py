@@ -44,10 +44,10 @@ def _real_clip(data_dir, frame_size, num_frames):
 
 def make_assets(run_dir, name, out_dir, data_dir=None, num_frames=16, seed=0):
     """Writes `NAME.gif` and `NAME_strip.png` of `run_dir` into `out_dir`; returns the paths."""
-    from keras_vidgan import runs, video_io
+    from keras_vidgan import runs, sampling, video_io
 
-    config, trainer = runs.load_trainer(run_dir)
-    videos = video_io.to_uint8(trainer.generate(4, seed=seed, num_frames=num_frames))
+    config, models, _ = runs.load_models(run_dir)
+    videos = video_io.to_uint8(sampling.generate(models, 4, seed=seed, num_frames=num_frames))
     scale = video_io.scale_to_width(2 * config.frame_size, 256)
     tiles = np.stack([video_io.grid(videos[:, t], columns=2) for t in range(num_frames)])
     gif = video_io.write_gif(os.path.join(out_dir, f"{name}.gif"),

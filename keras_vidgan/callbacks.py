@@ -1,8 +1,14 @@
 """Side effects of a training run: progress, TensorBoard, fixed-seed samples.
 
-A callback gets `on_train_begin(trainer, steps)`, `on_step_end(trainer, step,
-logs)` and `on_train_end(trainer, completed)`; `logs` holds the step's metrics as
-floats.
+These are `keras.callbacks.Callback`s, and `Trainer.fit` drives any Keras callback
+(`CSVLogger`, `EarlyStopping`, Keras's own `TensorBoard`, ...) through a
+`keras.callbacks.CallbackList`. `self.model` is the `Trainer`: `self.model.step` is
+the global step, `self.model.generate(...)` samples, `self.model.stop_training =
+True` ends the run after the current step. `logs` holds the step's metrics as
+floats (`on_train_batch_end`) or their means over an epoch of `steps_per_epoch`
+steps (`on_epoch_end`). `self.model.completed` says, in `on_train_end`, whether
+the loop ended normally (all steps, or `stop_training`), not by Ctrl-C, SIGTERM or
+an error.
 """
 
 import os
@@ -15,20 +21,48 @@ import tensorflow as tf
 
 from keras_vidgan import video_io
 
-__all__ = ["Callback", "ProgressLogger", "TensorBoardLogger", "SampleWriter"]
+__all__ = ["ProgressLogger", "TensorBoardLogger", "SampleWriter", "TrainingHistory"]
+
+Callback = keras.callbacks.Callback
 
 
-class Callback:
-    """Base class: override any of the three hooks."""
+class TrainingHistory(keras.callbacks.History):
+    """What `Trainer.fit` returns: a `keras.callbacks.History` that records every step.
 
-    def on_train_begin(self, trainer, steps):
-        pass
+    `history` maps each metric (and `"step"`, the global step) to one float per
+    step, since a GAN's curves are read per step; `epoch` lists the epochs run, and
+    `epoch_history` their mean logs, as Keras's `History.history` holds them.
+    `history["d_loss"]` also works on the object itself, as on a dict.
+    """
 
-    def on_step_end(self, trainer, step, logs):
-        pass
+    def on_train_begin(self, logs=None):
+        self.epoch, self.history, self.epoch_history = [], {}, {}
 
-    def on_train_end(self, trainer, completed):
-        pass
+    def on_train_batch_end(self, batch, logs=None):
+        self.history.setdefault("step", []).append(int(self.model.step.numpy()))
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(value)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch.append(epoch)
+        for key, value in (logs or {}).items():
+            self.epoch_history.setdefault(key, []).append(value)
+
+    def __getitem__(self, key):
+        return self.history[key]
+
+    def __contains__(self, key):
+        return key in self.history
+
+    def __iter__(self):
+        return iter(self.history)
+
+    def __len__(self):
+        return len(self.history)
+
+
+def _step(trainer):
+    return int(trainer.step.numpy())
 
 
 class ProgressLogger(Callback):
@@ -41,16 +75,19 @@ class ProgressLogger(Callback):
     """
 
     def __init__(self, every=50, quiet=False, stream=None):
+        super().__init__()
         self.every = every
         self.quiet = quiet
         self.stream = stream or sys.stdout
 
-    def on_train_begin(self, trainer, steps):
-        self._first = int(trainer.step.numpy())
+    def on_train_begin(self, logs=None):
+        self._first = _step(self.model)
         self._start = time.time()
+        steps = self.params.get("total_steps")
         self._bar = None if self.quiet else keras.utils.Progbar(steps, unit_name="step")
 
-    def on_step_end(self, trainer, step, logs):
+    def on_train_batch_end(self, batch, logs=None):
+        step, logs = _step(self.model), logs or {}
         done = step - self._first
         shown = {k: logs[k] for k in ("d_loss", "g_loss", "d_real", "d_fake") if k in logs}
         if self._bar is not None:
@@ -73,17 +110,19 @@ class TensorBoardLogger(Callback):
     """
 
     def __init__(self, log_dir, every=10, sample_every=100, num_samples=16, seed=1234):
+        super().__init__()
         self.log_dir = log_dir
         self.every = every
         self.sample_every = sample_every
         self.num_samples = num_samples
         self.seed = seed
 
-    def on_train_begin(self, trainer, steps):
+    def on_train_begin(self, logs=None):
         self._writer = tf.summary.create_file_writer(self.log_dir)
-        self._time, self._step = time.time(), int(trainer.step.numpy())
+        self._time, self._step = time.time(), _step(self.model)
 
-    def on_step_end(self, trainer, step, logs):
+    def on_train_batch_end(self, batch, logs=None):
+        trainer, step, logs = self.model, _step(self.model), logs or {}
         with self._writer.as_default(step=step):
             if step % self.every == 0:
                 now = time.time()
@@ -97,7 +136,7 @@ class TensorBoardLogger(Callback):
                 grid = video_io.grid(frames)[None]
                 tf.summary.image("samples", grid)
 
-    def on_train_end(self, trainer, completed):
+    def on_train_end(self, logs=None):
         self._writer.flush()
         self._writer.close()
 
@@ -119,18 +158,20 @@ class SampleWriter(Callback):
     """
 
     def __init__(self, folder, every=100, num_samples=16, num_frames=None, seed=1234):
+        super().__init__()
         self.folder = folder
         self.every = every
         self.num_samples = num_samples
         self.num_frames = num_frames
         self.seed = seed
 
-    def on_train_begin(self, trainer, steps):
+    def on_train_begin(self, logs=None):
         os.makedirs(self.folder, exist_ok=True)
 
-    def on_step_end(self, trainer, step, logs):
+    def on_train_batch_end(self, batch, logs=None):
+        step = _step(self.model)
         if self.every and step % self.every == 0:
-            self.write(trainer, step)
+            self.write(self.model, step)
 
     def write(self, trainer, step):
         """Writes the samples of `step`; returns the paths."""
@@ -143,9 +184,10 @@ class SampleWriter(Callback):
             paths.append(video_io.write_gif(name + ".gif", tiles))
         return paths
 
-    def on_train_end(self, trainer, completed):
-        step = int(trainer.step.numpy())
-        if completed and self.every and step % self.every:
+    def on_train_end(self, logs=None):
+        trainer = self.model
+        step = _step(trainer)
+        if getattr(trainer, "completed", True) and self.every and step % self.every:
             self.write(trainer, step)  # the last step, when it is not a multiple of `every`
         grids = sorted(
             f for f in os.listdir(self.folder) if f.startswith("step_") and f.endswith(".png")

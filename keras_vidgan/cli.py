@@ -2,14 +2,17 @@
 
     keras-vidgan make-demo-data DIR
     keras-vidgan inspect-data DIR
-    keras-vidgan train --data DIR --out RUN_DIR [--mode video] [--steps N] ...
+    keras-vidgan train --data DIR --out RUN_DIR [--config FILE.json] [--mode video] ...
     keras-vidgan generate --run RUN_DIR --out FILE [--frames N] [--from-image IMG]
-    keras-vidgan export --run RUN_DIR --out EXPORT_DIR [--version N]
+    keras-vidgan export --run RUN_DIR --out EXPORT_DIR [--version N] [--format keras]
     keras-vidgan check-export EXPORT_DIR
     keras-vidgan evaluate --run RUN_DIR | --export EXPORT_DIR --data DIR
+    keras-vidgan summary --run RUN_DIR
     keras-vidgan config
 
-Errors print one line and exit with 2 (bad input) or 1 (training failed).
+The `train` flags are generated from `RunConfig`'s fields (`keras_vidgan.config`).
+Errors print one line and exit with 2 (bad input), 1 (training diverged) or 130
+(interrupted).
 """
 
 import argparse
@@ -18,65 +21,66 @@ import json
 import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from keras_vidgan import __version__, presets
+from keras_vidgan.config import RunConfig
 
-__all__ = ["main"]
+__all__ = ["main", "build_parser"]
+
+# `--help` and argument errors import no TensorFlow: every command imports the
+# library in its function, after the flags are read (a test checks `sys.modules`).
+# Kept equal to keras_vidgan.evaluate.DEFAULT_SAMPLES and i3d.MIN_FRAMES by a test.
+_EVAL_SAMPLES = 128
+_I3D_MIN_FRAMES = 9
 
 
 def _positive(value):
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, received: {value}")
-    return number
+    return _bounded(int, 1)(value)
+
+
+def _bounded(kind, lowest=None):
+    """An argparse type: `kind(value)`, refused below `lowest` with the bound named."""
+
+    def parse(value):
+        try:
+            number = kind(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected {kind.__name__}, received: {value}") from None
+        if lowest is not None and number < lowest:
+            raise argparse.ArgumentTypeError(
+                f"expected {kind.__name__} >= {lowest}, received: {value}")
+        return number
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def _add_config_flags(p):
+    """One flag per `RunConfig` field: name, help, choices and bounds from its metadata."""
+    for field in dataclasses.fields(RunConfig):
+        meta, flag = field.metadata, "--" + field.name.replace("_", "-")
+        shown = f" (default {field.default})" if field.default not in ("", None) else ""
+        if field.type is bool:
+            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
+                           help=meta["help"] + shown)
+        else:
+            p.add_argument(flag, type=_bounded(field.type, meta.get("min")), default=None,
+                           choices=meta.get("choices"), help=meta["help"] + shown)
 
 
 def _add_train(sub):
-    from keras_vidgan import models, presets
-    from keras_vidgan.config import PRECISIONS, RunConfig
-
-    d = RunConfig()
-    p = sub.add_parser("train", help="train a GAN on a folder of videos (resumes RUN_DIR)")
-    p.add_argument("--data", help="folder of training videos (searched recursively)")
+    p = sub.add_parser(
+        "train", help="train a GAN on a folder of videos (resumes RUN_DIR)",
+        description="Train a GAN on a folder of videos. Settings: the defaults (`keras-vidgan "
+        "config`), then --config FILE.json, then the flags. An existing RUN_DIR resumes with "
+        "its saved settings; only --steps may change.")
     p.add_argument("--out", required=True, help="run folder: config, checkpoints, samples, logs")
+    p.add_argument("--config", metavar="FILE.json", help="settings from a JSON file: a run's "
+                   "config.json, `keras-vidgan config` output, or any subset of it")
     p.add_argument("--preset", choices=sorted(presets.PRESETS), help="a whole recipe: 'quick' "
                    "(make demo's, ~6 min of training on 2 CPU cores), 'quality' (~55 min) or "
-                   "'document' (64x64); flags given beside it override its values")
-    p.add_argument("--mode", choices=("frame", "video"), help=f"frame GAN or video GAN (default {d.mode})")
-    p.add_argument("--steps", type=_positive, help=f"total training steps of the run (default {d.steps})")
-    p.add_argument("--frame-steps", type=int, help="video mode: the first N of --steps train the "
-                   f"frame GAN alone, a cheap warm-up (default {d.frame_steps})")
-    p.add_argument("--residual", choices=models.RESIDUALS, help="video mode: 'add' a generated "
-                   "residual to each frame (the document's) or 'advect' the frame's pixels "
-                   f"(default {d.residual}; see README, Quality)")
-    p.add_argument("--augment", help="DiffAugment of the critics' inputs: 'translation,color', "
-                   f"either one, or 'none' (default {d.augment}; see README, Quality)")
-    p.add_argument("--batch-size", type=_positive, help=f"global batch size (default {d.batch_size})")
-    p.add_argument("--frame-size", type=_positive, help=f"frame height and width, power of two >= 16 (default {d.frame_size})")
-    p.add_argument("--loss", choices=("bce", "lsgan"), help=f"GAN loss (default {d.loss})")
-    p.add_argument("--z-dim", type=_positive, help=f"noise length (default {d.z_dim})")
-    p.add_argument("--g-filters", type=_positive, help=f"generator width at full size, doubled per stage (default {d.g_filters})")
-    p.add_argument("--d-filters", type=_positive, help=f"discriminator width at full size (default {d.d_filters})")
-    p.add_argument("--clip-len", type=_positive, help=f"frames per training clip, video mode (default {d.clip_len})")
-    p.add_argument("--num-frames", type=_positive, help=f"frames of sample and exported videos (default {d.num_frames})")
-    p.add_argument("--frame-step", type=_positive, help=f"keep every n-th source frame (default {d.frame_step})")
-    p.add_argument("--fps", type=float, help="target frame rate; overrides --frame-step per file")
-    p.add_argument("--resize", choices=("crop", "letterbox"), help=f"how frames are made square (default {d.resize})")
-    p.add_argument("--learning-rate", type=float, help=f"Adam learning rate of G and D (default {d.learning_rate})")
-    p.add_argument("--temporal-weight", type=float, help=f"weight of the temporal critic (default {d.temporal_weight})")
-    p.add_argument("--d-batch-norm", action="store_true", default=None,
-                   help="BatchNorm in the discriminators (§3.1.2; off by default, see README)")
-    p.add_argument("--d-minibatch-stddev", action="store_true", default=None,
-                   help="a minibatch-stddev feature in the discriminators against dropped "
-                   "modes (off by default, on in make demo; see README, Quality)")
-    p.add_argument("--g-ema", type=float, help="keep a moving average of G's weights with this "
-                   "decay, e.g. 0.999, and sample and export with it (default 0: none; see "
-                   "README, Quality)")
-    p.add_argument("--seed", type=int, help=f"random seed (default {d.seed})")
-    p.add_argument("--precision", choices=PRECISIONS, help=f"compute precision (default {d.precision})")
-    p.add_argument("--eval-every", type=int, help="steps between evaluations (FVD with >= 9 "
-                   "frames and cached I3D weights, else frame FD) into TensorBoard; 0: off")
-    p.add_argument("--checkpoint-every", type=_positive, help=f"steps between checkpoints (default {d.checkpoint_every})")
-    p.add_argument("--sample-every", type=int, help=f"steps between samples, 0 for none (default {d.sample_every})")
+                   "'document' (64x64); over --config, under the flags given beside it")
+    _add_config_flags(p)
     p.add_argument("--cache-dir", help="frame cache folder (default ~/.cache/keras_vidgan/frames)")
     p.add_argument("--no-cache", action="store_true", help="decode the videos without a cache")
     p.add_argument("--quiet", action="store_true", help="log lines instead of a progress bar")
@@ -99,29 +103,16 @@ def _strategy(name):
 
 
 def _train(args):
-    from keras_vidgan import config as config_lib
-    from keras_vidgan import presets, runs
+    from keras_vidgan import runs
 
-    fields = {f.name for f in dataclasses.fields(config_lib.RunConfig)}
-    flags = {k: v for k, v in vars(args).items() if k in fields}
-    given = presets.apply_preset(args.preset, flags)
-    steps = given.pop("steps", None)
-    resuming = os.path.exists(os.path.join(args.out, config_lib.CONFIG_NAME))
-    if not resuming and not args.data:
-        raise ValueError("Expected --data DIR for a new run (a folder of videos).")
-    if resuming and given:
-        saved = config_lib.RunConfig.load(args.out)
-        clash = {k: v for k, v in given.items() if getattr(saved, k) != v}
-        if clash:
-            raise ValueError(
-                f"{args.out} is an existing run with other settings ({clash}); "
-                "use a new --out folder, or leave these flags out to resume."
-            )
-    config = config_lib.RunConfig(**given)
+    flags = {f.name: getattr(args, f.name) for f in dataclasses.fields(RunConfig)}
+    given = presets.apply_preset(args.preset, flags)  # the preset, then the flags
+    base = RunConfig.from_file(args.config) if args.config else None
+    config, _ = runs.resolve_config(args.out, base, given, steps=given.get("steps"))
     print(f"keras-vidgan: run folder {os.path.abspath(args.out)}")
     cache = False if args.no_cache else args.cache_dir
-    trainer, history = runs.train_run(
-        config, args.out, steps=steps, quiet=args.quiet, cache_dir=cache,
+    trainer, _ = runs.train_run(
+        config, args.out, steps=given.get("steps"), quiet=args.quiet, cache_dir=cache,
         strategy=_strategy(args.distribute),
     )
     print(f"keras-vidgan: trained to step {int(trainer.step.numpy())}; "
@@ -132,7 +123,8 @@ def _train(args):
 def _add_generate(sub):
     p = sub.add_parser("generate", help="write samples of a trained run")
     p.add_argument("--run", required=True, help="run folder from `train`")
-    p.add_argument("--out", required=True, help="output file: .mp4, .avi, .mkv, .gif or .png (grid)")
+    p.add_argument("--out", required=True, help="output file: .mp4, .avi, .mkv, .gif, .png "
+                   "(a grid) or .npy (the samples as a uint8 array, n first)")
     p.add_argument("--n", type=_positive, default=4, help="number of samples, tiled in a grid (default 4)")
     p.add_argument("--frames", type=_positive, help="frames per video (default: the run's num_frames; 1 for a still grid)")
     p.add_argument("--from-image", help="image-to-video: start every video from this image (video mode)")
@@ -146,20 +138,28 @@ def _add_generate(sub):
 def _generate(args):
     import numpy as np
 
-    from keras_vidgan import runs, video_io
+    from keras_vidgan import runs, sampling, video_io
 
-    config, trainer = runs.load_trainer(args.run)
+    config, models, _ = runs.load_models(args.run)
+    video_model = "residual_generator" in models
     frames = args.frames or config.num_frames
     first = _read_image(args.from_image, config.frame_size, args.n) if args.from_image else None
-    if first is not None and not trainer.video_mode:
+    if first is not None and not video_model:
         raise ValueError("--from-image needs a video-mode run (train --mode video).")
-    if frames == 1 or args.out.lower().endswith(".png"):
-        tiles = video_io.grid(trainer.generate(args.n, seed=args.seed))[None]
+    ext = os.path.splitext(args.out)[1].lower()
+    still = frames == 1 or ext == ".png"
+    samples = sampling.generate(models, args.n, seed=args.seed,
+                                num_frames=None if still else frames, first_frame=first)
+    if ext == ".npy":  # exactly what the export's signatures return for this noise
+        np.save(args.out, video_io.to_uint8(samples))
+        print(f"keras-vidgan: wrote {os.path.abspath(args.out)}")
+        return 0
+    if still:
+        tiles = video_io.grid(samples)[None]
     else:
-        videos = trainer.generate(args.n, seed=args.seed, num_frames=frames, first_frame=first)
-        tiles = np.stack([video_io.grid(videos[:, t]) for t in range(videos.shape[1])])
+        tiles = np.stack([video_io.grid(samples[:, t]) for t in range(samples.shape[1])])
     tiles = video_io.upscale(tiles, args.scale or video_io.scale_to_width(tiles.shape[2]))
-    if len(tiles) == 1 or args.out.lower().endswith(".png"):
+    if len(tiles) == 1 or ext == ".png":
         path = video_io.save_grid(args.out, tiles[:1], columns=1)
     else:
         path = video_io.write_any(args.out, tiles, args.fps)
@@ -181,11 +181,15 @@ def _read_image(path, frame_size, n):
 
 
 def _add_export(sub):
-    p = sub.add_parser("export", help="export a run as a TF Serving SavedModel")
+    p = sub.add_parser("export", help="export a run as a TF Serving SavedModel or .keras files")
     p.add_argument("--run", required=True, help="run folder from `train`")
-    p.add_argument("--out", required=True, help="model base path: versions go to OUT/<version>")
+    p.add_argument("--out", required=True, help="savedmodel: the model base path, versions go "
+                   "to OUT/<version>; keras: a folder for the .keras files")
+    p.add_argument("--format", choices=("savedmodel", "keras"), default="savedmodel",
+                   help="savedmodel (TF Serving, the default) or keras: one .keras file per "
+                   "model, for keras.saving.load_model after `import keras_vidgan.models`")
     p.add_argument("--version", type=_positive, help="version number (default: the next free one)")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing version")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing version or files")
     p.add_argument("--max-batch", type=_positive, default=256, help="largest accepted batch (default 256)")
     p.add_argument("--frames", type=_positive, help="frames per exported video (default: the run's num_frames)")
     p.set_defaults(func=_export)
@@ -194,9 +198,14 @@ def _add_export(sub):
 def _export(args):
     from keras_vidgan import export, runs
 
-    config, trainer = runs.load_trainer(args.run)
+    config, models, step = runs.load_models(args.run)
+    if args.format == "keras":
+        paths = export.export_keras(models, args.out, overwrite=args.overwrite)
+        for path in paths.values():
+            print(f"keras-vidgan: wrote {os.path.abspath(path)}")
+        return 0
     path = export.export_saved_model(
-        runs.models_of(trainer),
+        models,
         args.out,
         version=args.version,
         overwrite=args.overwrite,
@@ -204,7 +213,24 @@ def _export(args):
         max_batch=args.max_batch,
         config=dataclasses.asdict(config),
     )
-    print(f"keras-vidgan: exported step {int(trainer.step.numpy())} to {os.path.abspath(path)}")
+    print(f"keras-vidgan: exported step {step} to {os.path.abspath(path)}")
+    return 0
+
+
+def _add_summary(sub):
+    p = sub.add_parser("summary", help="print the summary of each model of a run")
+    p.add_argument("--run", required=True, help="run folder from `train`")
+    p.set_defaults(func=_summary)
+
+
+def _summary(args):
+    from keras_vidgan import runs
+
+    config, models, step = runs.load_models(args.run)
+    average = ", generator: the average of G's weights" if config.g_ema else ""
+    print(f"keras-vidgan: {os.path.abspath(args.run)} at step {step} ({config.mode} mode{average})")
+    for model in models.values():
+        model.summary()
     return 0
 
 
@@ -270,50 +296,122 @@ def _inspect(args):
     return 0
 
 
+def _add_evaluate(sub):
+    p = sub.add_parser(
+        "evaluate",
+        help="FVD, KID and frame FD of a run or an export against real clips",
+        description="FVD, KID (I3D features) and frame Fréchet distance of generated videos "
+        "against real clips. Fréchet distances are biased upwards at small sample counts "
+        "and KID is noisy: compare only numbers computed with the same samples, frames and "
+        "frame size.",
+    )
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--run", help="run folder from `train` (its newest checkpoint)")
+    source.add_argument("--export", help="SavedModel from `export`: EXPORT_DIR or EXPORT_DIR/<version>")
+    p.add_argument("--data", help="folder of real videos (default: the run's training data)")
+    p.add_argument("--samples", type=_positive, default=_EVAL_SAMPLES,
+                   help=f"real and generated clips each (default {_EVAL_SAMPLES})")
+    p.add_argument("--frames", type=_positive,
+                   help=f"frames per clip, >= {_I3D_MIN_FRAMES} for FVD (default: the run's num_frames)")
+    p.add_argument("--seed", type=int, default=0, help="noise and clip-sampling seed (default 0)")
+    p.add_argument("--no-fvd", action="store_true",
+                   help="skip FVD and KID (I3D); only the frame Fréchet distance")
+    p.add_argument("--batch-size", type=_positive, default=16,
+                   help="videos per I3D forward pass; memory grows with it (default 16)")
+    p.add_argument("--json", metavar="FILE", help="also write the results to FILE as JSON")
+    p.add_argument("--cache-dir", help="frame cache folder (default ~/.cache/keras_vidgan/frames)")
+    p.add_argument("--no-cache", action="store_true", help="decode the videos without a cache")
+    p.set_defaults(func=_evaluate)
+    return p
+
+
+def _evaluate(args):
+    from keras_vidgan import evaluate, scoring
+
+    kwargs = dict(
+        data=args.data, samples=args.samples, frames=args.frames, seed=args.seed,
+        fvd=not args.no_fvd, batch_size=args.batch_size,
+        cache_dir=False if args.no_cache else args.cache_dir,
+        log=lambda message: print(f"keras-vidgan: {message}", file=sys.stderr, flush=True),
+    )
+    if args.run:
+        results = scoring.evaluate_run(args.run, **kwargs)
+    else:
+        results = scoring.evaluate_export(args.export, **kwargs)
+    print(evaluate.format_results(results))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=2, sort_keys=True)
+        print(f"keras-vidgan: wrote {os.path.abspath(args.json)}")
+    return 0
+
+
 def _add_config(sub):
-    p = sub.add_parser("config", help="print the default run configuration (JSON)")
-    p.set_defaults(func=lambda args: print(json.dumps(_default_config(), indent=2)) or 0)
-
-
-def _default_config():
-    from keras_vidgan.config import RunConfig
-
-    return dataclasses.asdict(RunConfig())
+    p = sub.add_parser("config", help="print the default run configuration (JSON; a start "
+                       "for train --config)")
+    p.set_defaults(func=lambda args: print(json.dumps(dataclasses.asdict(RunConfig()), indent=2)) or 0,
+                   tensorflow=False)
 
 
 def build_parser():
-    from keras_vidgan import __version__
-
+    """The `keras-vidgan` argument parser (imports no TensorFlow)."""
     parser = argparse.ArgumentParser(
         prog="keras-vidgan",
         description="GAN video generation with Keras 3: train on a folder of videos, "
         "sample, export for TF Serving.",
     )
     parser.add_argument("--version", action="version", version=f"keras-vidgan {__version__}")
+    parser.add_argument("--verbose", action="store_true",
+                        help="show TensorFlow's start-up and C++ log lines (hidden by default)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_data_commands(sub)
     _add_train(sub)
     _add_generate(sub)
     _add_export(sub)
     _add_check_export(sub)
-    from keras_vidgan import evaluate
-
-    evaluate.add_parser(sub)
+    _add_evaluate(sub)
+    _add_summary(sub)
     _add_config(sub)
     return parser
+
+
+def _import_tensorflow(verbose):
+    """Imports TensorFlow with its C++ start-up lines hidden, unless --verbose.
+
+    TF_CPP_MIN_LOG_LEVEL=3 hides its C++ log (a value set in the environment wins),
+    but not the lines written while its libraries load, before its logging starts
+    ("Could not find cuda drivers on your machine", twice, on every CPU host):
+    stderr is pointed at /dev/null for the import alone. A failing import still
+    raises its Python error as usual.
+    """
+    if verbose:
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
+        import tensorflow  # noqa: F401
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def main(argv=None):
     """Entry point of `keras-vidgan`; returns the exit code."""
     args = build_parser().parse_args(argv)
-    from keras_vidgan.trainer import NonFiniteError
-
     try:
+        if getattr(args, "tensorflow", True):
+            _import_tensorflow(args.verbose)
         return args.func(args)
-    except NonFiniteError as err:
-        print(f"keras-vidgan: training stopped: {err}", file=sys.stderr)
-        return 1
     except (ValueError, FileNotFoundError, FileExistsError, RuntimeError) as err:
+        trainer = sys.modules.get("keras_vidgan.trainer")
+        if trainer is not None and isinstance(err, trainer.NonFiniteError):
+            print(f"keras-vidgan: training stopped: {err}", file=sys.stderr)
+            return 1
         print(f"keras-vidgan: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -1,20 +1,31 @@
 """Run configuration: every setting of a run, saved as `RUN_DIR/config.json`.
 
 `generate`, `export` and a resumed `train` read it back, so no flag is repeated.
+Each field carries its help text and choices (and, for the CLI, a lower bound) in
+its metadata: the `train` flags are generated from them (`keras_vidgan.cli`).
+
+This module imports no TensorFlow, so that `keras-vidgan --help` answers at once.
 """
 
 import dataclasses
 import json
 import os
 
-import keras
-
-from keras_vidgan import augment, models
-
-__all__ = ["RunConfig", "build_models", "PRECISIONS"]
+__all__ = ["RunConfig", "PRECISIONS", "MODES", "LOSSES", "RESIDUALS", "RESIZES", "CONFIG_NAME"]
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+MODES = ("frame", "video")
+LOSSES = ("bce", "lsgan")
+# How the residual generator's residual is made: "add", a generated residual (the
+# document's), or "advect", the frame's own pixels moved within a small neighbourhood.
+RESIDUALS = ("add", "advect")
+RESIZES = ("crop", "letterbox")
 CONFIG_NAME = "config.json"
+
+
+def _setting(default, help, choices=None, **bounds):
+    """A RunConfig field with its help text, choices and bounds (e.g. `min=1`) as metadata."""
+    return dataclasses.field(default=default, metadata={"help": help, "choices": choices, **bounds})
 
 
 @dataclasses.dataclass
@@ -62,44 +73,55 @@ class RunConfig:
             TensorBoard; 0 for none.
     """
 
-    mode: str = "frame"
-    data: str = ""
-    frame_size: int = 64
-    z_dim: int = 100
-    g_filters: int = 16
-    d_filters: int = 32
-    d_batch_norm: bool = False
-    d_minibatch_stddev: bool = False
-    g_ema: float = 0.0
-    loss: str = "bce"
-    learning_rate: float = 2e-4
-    beta_1: float = 0.5
-    batch_size: int = 32
-    steps: int = 1000
-    frame_steps: int = 0
-    augment: str = "none"
-    residual: str = "add"
-    clip_len: int = 4
-    num_frames: int = 16
-    frame_step: int = 1
-    fps: float = 0.0
-    resize: str = "crop"
-    frame_weight: float = 1.0
-    temporal_weight: float = 1.0
-    seed: int = 0
-    precision: str = "float32"
-    checkpoint_every: int = 200
-    sample_every: int = 100
-    log_every: int = 10
-    eval_every: int = 0
+    mode: str = _setting("frame", "frame GAN (the document's) or video GAN (§3.1.1 step 3)",
+                         choices=MODES)
+    data: str = _setting("", "folder of training videos (searched recursively)")
+    frame_size: int = _setting(64, "frame height and width, power of two >= 16", min=16)
+    z_dim: int = _setting(100, "noise length", min=1)
+    g_filters: int = _setting(16, "generator width at full size, doubled per stage", min=1)
+    d_filters: int = _setting(32, "discriminator width at full size", min=1)
+    d_batch_norm: bool = _setting(False, "BatchNorm in the discriminators (§3.1.2; off by "
+                                  "default, see README)")
+    d_minibatch_stddev: bool = _setting(False, "a minibatch-stddev feature in the "
+                                        "discriminators against dropped modes (off by "
+                                        "default, on in make demo; see README, Quality)")
+    g_ema: float = _setting(0.0, "keep a moving average of G's weights with this decay, e.g. "
+                            "0.999, and sample and export with it (0: none; see README, Quality)")
+    loss: str = _setting("bce", "GAN loss", choices=LOSSES)
+    learning_rate: float = _setting(2e-4, "Adam learning rate of G and D")
+    beta_1: float = _setting(0.5, "Adam beta_1 of G and D")
+    batch_size: int = _setting(32, "global batch size", min=1)
+    steps: int = _setting(1000, "total training steps of the run", min=1)
+    frame_steps: int = _setting(0, "video mode: the first N of --steps train the frame GAN "
+                                "alone, a cheap warm-up")
+    augment: str = _setting("none", "DiffAugment of the critics' inputs: 'translation,color', "
+                            "either one, or 'none' (see README, Quality)")
+    residual: str = _setting("add", "video mode: 'add' a generated residual to each frame (the "
+                             "document's) or 'advect' the frame's pixels (see README, Quality)",
+                             choices=RESIDUALS)
+    clip_len: int = _setting(4, "frames per training clip, video mode", min=1)
+    num_frames: int = _setting(16, "frames of sample and exported videos", min=1)
+    frame_step: int = _setting(1, "keep every n-th source frame", min=1)
+    fps: float = _setting(0.0, "target frame rate; overrides --frame-step per file (0: off)")
+    resize: str = _setting("crop", "how frames are made square", choices=RESIZES)
+    frame_weight: float = _setting(1.0, "weight of the frame critic (video mode)")
+    temporal_weight: float = _setting(1.0, "weight of the temporal critic (video mode)")
+    seed: int = _setting(0, "seed of noise, shuffling and initial weights")
+    precision: str = _setting("float32", "compute precision", choices=PRECISIONS)
+    checkpoint_every: int = _setting(200, "steps between checkpoints", min=1)
+    sample_every: int = _setting(100, "steps between samples, 0 for none")
+    log_every: int = _setting(10, "steps between TensorBoard scalars (progress lines: 10x)",
+                              min=1)
+    eval_every: int = _setting(0, "steps between evaluations (FVD with >= 9 frames and cached "
+                               "I3D weights, else frame FD) into TensorBoard; 0: off")
 
     def validate(self):
         """Raises ValueError naming the first bad setting."""
         checks = [
-            (self.mode in ("frame", "video"), "mode must be 'frame' or 'video'"),
+            (self.mode in MODES, "mode must be 'frame' or 'video'"),
             (self.frame_size >= 16 and not self.frame_size & (self.frame_size - 1),
              "frame_size must be a power of two >= 16"),
-            (self.loss in ("bce", "lsgan"), "loss must be 'bce' or 'lsgan'"),
+            (self.loss in LOSSES, "loss must be 'bce' or 'lsgan'"),
             (self.precision in PRECISIONS, f"precision must be one of {PRECISIONS}"),
             (self.batch_size >= 1 and self.steps >= 0 and self.z_dim >= 1,
              "batch_size and z_dim must be >= 1 and steps >= 0"),
@@ -107,8 +129,10 @@ class RunConfig:
             (0.0 <= self.g_ema < 1.0, "g_ema must be in [0, 1) (0: no average, e.g. 0.999)"),
             (self.clip_len >= 2 or self.mode == "frame", "clip_len must be >= 2"),
             (self.num_frames >= 1, "num_frames must be >= 1"),
-            (self.residual in models.RESIDUALS, f"residual must be one of {models.RESIDUALS}"),
+            (self.residual in RESIDUALS, f"residual must be one of {RESIDUALS}"),
         ]
+        from keras_vidgan import augment  # TensorFlow: only when a run is checked
+
         try:
             augment.parse_policy(self.augment)
         except ValueError as err:
@@ -146,33 +170,38 @@ class RunConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known}).validate()
 
+    @classmethod
+    def from_file(cls, path):
+        """Reads a JSON file of settings: a run's `config.json`, the output of
+        `keras-vidgan config`, or a hand-written subset (the rest keep their defaults).
+
+        Raises:
+            FileNotFoundError: if there is no such file.
+            ValueError: on bad JSON, an unknown setting or a value of the wrong type.
+        """
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"Expected a JSON config file, received: {path!r}")
+        try:
+            with open(path) as f:
+                values = json.load(f)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"Expected a JSON config file, {path!r} is not JSON: {err}") from None
+        if not isinstance(values, dict):
+            raise ValueError(f"Expected a JSON object of settings in {path!r}")
+        types = {f.name: f.type for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - set(types))
+        if unknown:
+            raise ValueError(
+                f"Unknown settings {unknown} in {path!r}; `keras-vidgan config` lists them all."
+            )
+        for name, value in values.items():
+            kind = types[name]
+            expected = (int, float) if kind is float else kind
+            if not isinstance(value, expected) or (isinstance(value, bool) and kind is not bool):
+                raise ValueError(
+                    f"Expected {name} to be a {kind.__name__} in {path!r}, received: {value!r}"
+                )
+        return cls(**values)
+
     def replace(self, **changes):
         return dataclasses.replace(self, **changes)
-
-
-def build_models(config, sync_bn=False):
-    """Builds the run's models (uninitialised weights) from a `RunConfig`.
-
-    Args:
-        config: `RunConfig`.
-        sync_bn: bool. Synchronised BatchNorm, for several replicas.
-
-    Returns:
-        Dict with `generator` and `discriminator`, plus `residual_generator` and
-        `temporal_discriminator` in video mode.
-    """
-    common = {"dtype": keras.DTypePolicy(config.precision), "sync_bn": sync_bn}
-    critic = {"batch_norm": config.d_batch_norm, "minibatch_stddev": config.d_minibatch_stddev}
-    size, z, gf, df = config.frame_size, config.z_dim, config.g_filters, config.d_filters
-    built = {
-        "generator": models.build_generator(z, size, base_filters=gf, **common),
-        "discriminator": models.build_discriminator(size, base_filters=df, **critic, **common),
-    }
-    if config.mode == "video":
-        built["residual_generator"] = models.build_residual_generator(
-            z, size, base_filters=gf, residual=config.residual, **common
-        )
-        built["temporal_discriminator"] = models.build_temporal_discriminator(
-            size, base_filters=df, **critic, **common
-        )
-    return built

@@ -265,6 +265,70 @@ class VideoFolder:
         ]
         return np.concatenate(ranges or [np.zeros(0, np.int64)]).astype(np.int64)
 
+    def sample_clips(self, n, num_frames, seed=0):
+        """`n` real clips of `num_frames` consecutive frames, as training draws them.
+
+        Clips never cross from one video into the next. The `n` clips are evenly
+        spaced, with a seeded offset, over every clip of the folder (the starts that
+        `dataset` shuffles for training), so each video gives clips in proportion to
+        its length, as it gives training batches: the reference is a sample of the
+        distribution the generator learns. The same folder, `n`, `num_frames` and
+        `seed` give the same clips; all clips are distinct.
+
+        Args:
+            n: int >= 1. Number of clips.
+            num_frames: int >= 1. Frames per clip.
+            seed: int. Seed of the start offsets.
+
+        Returns:
+            `np.ndarray` `(n, num_frames, H, W, 3)` float32 in [-1, 1], grouped by video.
+
+        Raises:
+            ValueError: if no video has `num_frames` frames, or the folder holds fewer
+                than `n` distinct clips.
+        """
+        for name, value in (("n", n), ("num_frames", num_frames)):
+            if value is None or int(value) < 1:
+                raise ValueError(f"Expected {name} >= 1, received: {value}")
+        every = self.clip_starts(num_frames)
+        if len(every) < n:
+            longest = int(np.diff(self.starts).max()) if self.num_videos else 0
+            raise ValueError(
+                f"Expected at least {n} distinct clips of {num_frames} frames in "
+                f"{self.folder!r}, received: {len(every)} (longest video: {longest} "
+                "frames); lower --samples or --frames, or add videos."
+            )
+        offset = np.random.default_rng(seed).random()  # n evenly spaced starts, seeded offset
+        starts = every[np.floor((np.arange(n) + offset) * len(every) / n).astype(np.int64)]
+        index = starts[:, None] + np.arange(num_frames)[None, :]
+        return self.frames[index].astype(np.float32) / 127.5 - 1.0
+
+    def split_videos(self):
+        """Splits the videos into two disjoint halves: even and odd positions.
+
+        For a real-vs-real baseline: clips of one half against clips of the other
+        show how far apart two samples of the same footage are, with no clip shared.
+
+        Returns:
+            `(VideoFolder, VideoFolder)`: videos 0, 2, 4, ... and 1, 3, 5, ...
+
+        Raises:
+            ValueError: if the folder holds fewer than 2 videos.
+        """
+        if self.num_videos < 2:
+            raise ValueError(f"Expected at least 2 videos to split, received: {self.num_videos}")
+        indices = np.arange(self.num_videos)
+        return self._subset(indices[0::2]), self._subset(indices[1::2])
+
+    def _subset(self, videos):
+        pieces = [self.frames[self.starts[i]:self.starts[i + 1]] for i in videos]
+        starts = np.concatenate([[0], np.cumsum([len(p) for p in pieces])]).astype(np.int64)
+        used = [e for e in self.entries if not e.skipped]
+        return VideoFolder(
+            self.folder, np.concatenate(pieces), starts, [used[i] for i in videos],
+            self.from_cache,
+        )
+
     def dataset(self, batch_size, clip_len=None, shuffle=True, repeat=True, seed=None):
         """A `tf.data.Dataset` of float32 batches in [-1, 1].
 

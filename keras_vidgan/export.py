@@ -31,7 +31,8 @@ import tensorflow as tf
 
 from keras_vidgan import sampling
 
-__all__ = ["export_saved_model", "next_version", "check_export", "WARMUP_FILE", "METADATA_FILE"]
+__all__ = ["export_saved_model", "export_keras", "next_version", "check_export", "WARMUP_FILE",
+           "METADATA_FILE"]
 
 WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
 METADATA_FILE = os.path.join("assets.extra", "keras_vidgan.json")
@@ -104,11 +105,9 @@ class _Checks:
 
 
 def _seeded_noise(seeds, z_dim):
-    """Noise [batch, z_dim] where row i depends only on seeds[i] (stateless)."""
+    """Noise [batch, z_dim] where row i is `sampling.seeded_noise(1, z_dim, seeds[i])`."""
     return tf.map_fn(
-        lambda s: tf.random.stateless_normal([z_dim], seed=tf.stack([s, tf.constant(0, tf.int64)])),
-        seeds,
-        fn_output_signature=tf.float32,
+        lambda s: sampling.seeded_noise(1, z_dim, s)[0], seeds, fn_output_signature=tf.float32
     )
 
 
@@ -162,10 +161,40 @@ def _endpoints(models, z_dim, frame_size, num_frames, max_batch):
     return endpoints
 
 
+def _varint(value):
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def _field(number, payload):
+    """A length-delimited protobuf field (wire type 2): a string or a message."""
+    payload = payload.encode() if isinstance(payload, str) else payload
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def _prediction_log(model_name, signature_name, inputs):
+    """A serialized `tensorflow.serving.PredictionLog` holding one PredictRequest.
+
+    Written with the protobuf wire format directly, so that exporting needs no
+    `tensorflow-serving-api` (the `[serving]` extra; a test checks these bytes
+    against its protos): PredictionLog.predict_log = 6 -> PredictLog.request = 1 ->
+    PredictRequest{model_spec = 1: ModelSpec{name = 1, signature_name = 3},
+    inputs = 2: map<string, TensorProto>}.
+    """
+    spec = _field(1, model_name) + _field(3, signature_name)
+    request = _field(1, spec) + b"".join(
+        _field(2, _field(1, name) + _field(2, tf.make_tensor_proto(value).SerializeToString()))
+        for name, value in inputs.items()
+    )
+    return _field(6, _field(1, request))
+
+
 def _warmup_requests(endpoints, z_dim, frame_size, model_name):
     """A few PredictionLog records (batch 1), one per signature."""
-    from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
-
     rng = np.random.default_rng(0)
     examples = {
         "noise": rng.standard_normal((1, z_dim)).astype(np.float32),
@@ -173,18 +202,10 @@ def _warmup_requests(endpoints, z_dim, frame_size, model_name):
         "frames": np.full((1, frame_size, frame_size, 3), 127, np.uint8),
         "image": np.full((1, frame_size, frame_size, 3), 127, np.uint8),
     }
-    records = []
-    for name, _, signature in endpoints:
-        request = predict_pb2.PredictRequest(
-            model_spec=model_pb2.ModelSpec(name=model_name, signature_name=name)
-        )
-        for spec in signature:
-            request.inputs[spec.name].CopyFrom(tf.make_tensor_proto(examples[spec.name]))
-        log = prediction_log_pb2.PredictionLog(
-            predict_log=prediction_log_pb2.PredictLog(request=request)
-        )
-        records.append(log.SerializeToString())
-    return records
+    return [
+        _prediction_log(model_name, name, {spec.name: examples[spec.name] for spec in signature})
+        for name, _, signature in endpoints
+    ]
 
 
 def _write_version(tmp, models, endpoints, metadata, model_name):
@@ -280,6 +301,47 @@ def export_saved_model(
     return final
 
 
+def export_keras(models, out_dir, overwrite=False):
+    """Writes each model as a `.keras` file: `OUT_DIR/<name>.keras`.
+
+    `keras.saving.load_model` reads them back in any process where keras_vidgan is
+    installed, once its custom layers are registered (`import keras_vidgan.models`;
+    `MinibatchStddev` and `Advection` are `register_keras_serializable`). Each file
+    is written beside its final name and renamed into place: a file is whole or
+    absent.
+
+    Args:
+        models: dict name -> Keras model (`runs.load_models(run_dir).models`: the
+            generator, the average of its weights where the run keeps one, and the
+            critics; video runs add the residual generator and temporal critic).
+        out_dir: str. Folder (created).
+        overwrite: bool. Replace existing files.
+
+    Returns:
+        Dict name -> path written.
+
+    Raises:
+        FileExistsError: if a file exists and `overwrite` is False (nothing written).
+    """
+    paths = {name: os.path.join(out_dir, f"{name}.keras") for name in models}
+    existing = [p for p in paths.values() if os.path.exists(p)]
+    if existing and not overwrite:
+        raise FileExistsError(
+            f"{existing[0]!r} exists; pass overwrite=True (--overwrite) or another folder."
+        )
+    os.makedirs(out_dir, exist_ok=True)
+    for name, model in models.items():
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}-", suffix=".keras", dir=out_dir)
+        os.close(fd)
+        try:
+            model.save(tmp, overwrite=True)
+            os.replace(tmp, paths[name])
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+    return paths
+
+
 # Runs in a fresh interpreter that imports only TensorFlow (and NumPy, which TF uses):
 # what TF Serving sees, without any keras_vidgan or Keras code.
 _REPLAY_SCRIPT = r'''
@@ -316,13 +378,17 @@ seeded = loaded.signatures["generate_seeded"]
 first = [v.numpy() for v in seeded(seeds=tf.constant([7], tf.int64)).values()][0]
 again = [v.numpy() for v in seeded(seeds=tf.constant([7], tf.int64)).values()][0]
 report["seeded_deterministic"] = bool((first == again).all())
-from tensorflow_serving.apis import prediction_log_pb2  # protos only, no server code
-warm = os.path.join(path, "assets.extra", "tf_serving_warmup_requests")
-for raw in tf.data.TFRecordDataset(warm):
-    request = prediction_log_pb2.PredictionLog.FromString(raw.numpy()).predict_log.request
-    fn = loaded.signatures[request.model_spec.signature_name]
-    fn(**{k: tf.constant(tf.make_ndarray(v)) for k, v in request.inputs.items()})
-    report["warmup_replayed"] += 1
+try:
+    from tensorflow_serving.apis import prediction_log_pb2  # protos only, no server code
+except ImportError:  # the [serving] extra is not installed: nothing to parse them with
+    report["warmup_replayed"] = "not checked (pip install 'keras-vidgan[serving]')"
+else:
+    warm = os.path.join(path, "assets.extra", "tf_serving_warmup_requests")
+    for raw in tf.data.TFRecordDataset(warm):
+        request = prediction_log_pb2.PredictionLog.FromString(raw.numpy()).predict_log.request
+        fn = loaded.signatures[request.model_spec.signature_name]
+        fn(**{k: tf.constant(tf.make_ndarray(v)) for k, v in request.inputs.items()})
+        report["warmup_replayed"] += 1
 print(json.dumps(report))
 '''
 

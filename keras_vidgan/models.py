@@ -13,6 +13,8 @@ import math
 import keras
 from keras import layers
 
+from keras_vidgan.config import RESIDUALS
+
 __all__ = [
     "build_generator",
     "build_discriminator",
@@ -23,12 +25,8 @@ __all__ = [
     "RESIDUALS",
     "with_sigmoid",
     "frame_pairs",
+    "build_models",
 ]
-
-
-# How the residual generator's residual is made: "add", a generated residual (the
-# document's), or "advect", the frame's own pixels moved within a small neighbourhood.
-RESIDUALS = ("add", "advect")
 
 # DCGAN practice (PyTorch momentum 0.1): moving statistics that keep up with a fast-
 # changing generator, so inference-mode samples match training early in a run.
@@ -502,3 +500,31 @@ def frame_pairs(videos):
     pairs = ops.concatenate([current, following - current], axis=-1)
     shape = ops.shape(pairs)
     return ops.reshape(pairs, (-1, shape[2], shape[3], shape[4]))
+
+
+def build_models(config, sync_bn=False):
+    """Builds the run's models (uninitialised weights) from a `RunConfig`.
+
+    Args:
+        config: `RunConfig`.
+        sync_bn: bool. Synchronised BatchNorm, for several replicas.
+
+    Returns:
+        Dict with `generator` and `discriminator`, plus `residual_generator` and
+        `temporal_discriminator` in video mode.
+    """
+    common = {"dtype": keras.DTypePolicy(config.precision), "sync_bn": sync_bn}
+    critic = {"batch_norm": config.d_batch_norm, "minibatch_stddev": config.d_minibatch_stddev}
+    size, z, gf, df = config.frame_size, config.z_dim, config.g_filters, config.d_filters
+    built = {
+        "generator": build_generator(z, size, base_filters=gf, **common),
+        "discriminator": build_discriminator(size, base_filters=df, **critic, **common),
+    }
+    if config.mode == "video":
+        built["residual_generator"] = build_residual_generator(
+            z, size, base_filters=gf, residual=config.residual, **common
+        )
+        built["temporal_discriminator"] = build_temporal_discriminator(
+            size, base_filters=df, **critic, **common
+        )
+    return built

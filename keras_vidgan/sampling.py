@@ -3,13 +3,43 @@
 Tensor convention: videos are `(batch, frames, height, width, channels)`, float32 in
 [-1, 1]. Every function here is made of TensorFlow ops on static shapes, so the same
 code runs eagerly, inside `tf.function` and inside an exported SavedModel.
+
+The noise contract (`seeded_noise`), the one function every seeded draw of noise
+goes through: the noise of `(seed, stream)` is
+
+    tf.random.stateless_normal((n, z_dim), seed=[seed, stream])   # int64, float32
+
+- Training: `seed` is the run's seed and `stream` the step, for the global batch
+  (each replica takes its rows), so a resumed or distributed run draws the same noise.
+- Sampling (`generate`, `Trainer.generate`, `keras-vidgan generate --seed S`,
+  `evaluate`): `seed` S, `stream` 0; a frame-mode latent walk ends at seed S + 1.
+- Export: `generate_seeded(seeds)` draws row i as `seeded_noise(1, z_dim, seeds[i])`,
+  so `keras-vidgan generate --seed 7 --n 1` and `generate_seeded(seeds=[7])` give the
+  same frames (with `--n N`, the N rows of one draw of seed 7 instead).
 """
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-__all__ = ["sample_noise", "rollout", "video_from_noise", "latent_walk"]
+__all__ = ["seeded_noise", "sample_noise", "generate", "rollout", "video_from_noise",
+           "latent_walk"]
+
+
+def seeded_noise(n, z_dim, seed, stream=0):
+    """The noise contract (module docstring): N(0, 1) noise of `(seed, stream)`.
+
+    Args:
+        n: int or scalar tensor. Number of noise vectors.
+        z_dim: int. Length of each vector.
+        seed: int or int64 scalar tensor.
+        stream: int or int64 scalar tensor (the training step; 0 for sampling).
+
+    Returns:
+        A float32 tensor `(n, z_dim)`, a pure function of its arguments.
+    """
+    pair = tf.stack([tf.cast(seed, tf.int64), tf.cast(stream, tf.int64)])
+    return tf.random.stateless_normal((n, z_dim), seed=pair, dtype=tf.float32)
 
 
 def sample_noise(n, z_dim, seed=None):
@@ -18,12 +48,46 @@ def sample_noise(n, z_dim, seed=None):
     Args:
         n: int. Number of noise vectors.
         z_dim: int. Length of each vector.
-        seed: int, `keras.random.SeedGenerator` or None (fresh noise every call).
+        seed: int (`seeded_noise(n, z_dim, seed)`), `keras.random.SeedGenerator` or
+            None (fresh noise every call).
 
     Returns:
         A float32 tensor `(n, z_dim)`.
     """
+    if isinstance(seed, (int, np.integer)):
+        return seeded_noise(n, z_dim, int(seed))
     return keras.random.normal((n, z_dim), seed=seed)
+
+
+def generate(models, n, seed=None, num_frames=None, first_frame=None):
+    """Frames or videos from a run's models in inference mode.
+
+    Args:
+        models: dict with `generator` (and `residual_generator` for a video model),
+            as `runs.load_models` returns (G is the run's average when it keeps one).
+        n: int. Number of samples.
+        seed: int (the noise contract, see the module docstring), a
+            `keras.random.SeedGenerator`, or None for fresh noise.
+        num_frames: int or None. None: frames `(n, H, W, C)` from G. An int: videos
+            `(n, num_frames, H, W, C)`, rolled out by the residual generator of a
+            video model, a latent walk (to the noise of `seed + 1`) of a frame model.
+        first_frame: array `(n, H, W, C)` in [-1, 1], or None. Video models: start
+            the rollout from these frames (image-to-video).
+
+    Returns:
+        `np.ndarray` float32 in [-1, 1].
+    """
+    generator, residual = models["generator"], models.get("residual_generator")
+    z_dim = int(generator.input_shape[-1])
+    noise = sample_noise(n, z_dim, seed)
+    if num_frames is None:
+        return keras.ops.convert_to_numpy(generator(noise, training=False))
+    if residual is None:
+        end_seed = seed + 1 if isinstance(seed, (int, np.integer)) else seed
+        return latent_walk(generator, noise, sample_noise(n, z_dim, end_seed), num_frames).numpy()
+    if first_frame is None:
+        return video_from_noise(generator, residual, noise, num_frames).numpy()
+    return rollout(residual, first_frame, noise, num_frames).numpy()
 
 
 def rollout(residual_generator, first_frame, noise, num_frames):

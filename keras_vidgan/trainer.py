@@ -166,6 +166,8 @@ class Trainer:
             )
         self.ema_decay = float(ema_decay)
         self.trace_count = 0
+        self.stop_training = False  # set by a callback: `fit` ends after this step
+        self.completed = False  # whether the last `fit` ended normally (for callbacks)
         self._checked = False  # the first batch's shape is validated once
         self._last_saved = -1
         self._data_name = None  # the checkpoint's name of the data position, see `fit`
@@ -249,8 +251,8 @@ class Trainer:
 
     def _noise(self, batch):
         """Noise for this replica's `batch` rows of the global batch."""
-        return self._replica_rows(
-            lambda rows, seed: tf.random.stateless_normal((rows, self.z_dim), seed=seed),
+        return self._replica_rows(  # the noise contract: (seed, step)
+            lambda rows, seed: sampling.seeded_noise(rows, self.z_dim, seed[0], seed[1]),
             batch, stream=0,
         )
 
@@ -413,38 +415,58 @@ class Trainer:
 
     # --- Loop ------------------------------------------------------------------------
 
-    def fit(self, dataset, steps, callbacks=None, checkpoint_every=0, data_key=None):
+    def fit(self, dataset, steps, callbacks=None, checkpoint_every=0, data_key=None,
+            steps_per_epoch=None):
         """Trains for `steps` steps on batches from `dataset`.
 
         Every step's losses are checked: a NaN or Inf stops the run with
-        `NonFiniteError` before anything is saved, so the last checkpoint stays
-        good. With a `checkpoint_dir`, a checkpoint is written every
-        `checkpoint_every` steps and when the loop ends, also by Ctrl-C or SIGTERM.
-        With a `data_key` the checkpoints also hold the position in `dataset`, so
-        that a run resumed on the same data trains on the batches an uninterrupted
-        run would.
+        `NonFiniteError` (after the callbacks saw the step's logs, so Keras's
+        `TerminateOnNaN` reports it) before anything is saved, so the last checkpoint
+        stays good. With a `checkpoint_dir`, a checkpoint is written every
+        `checkpoint_every` steps and when the loop ends, also by Ctrl-C, SIGTERM or a
+        callback's `stop_training`. With a `data_key` the checkpoints also hold the
+        position in `dataset`, so that a run resumed on the same data trains on the
+        batches an uninterrupted run would.
+
+        Callbacks are any `keras.callbacks.Callback`, driven through a
+        `keras.callbacks.CallbackList` with this trainer as their `model` (see
+        `keras_vidgan.callbacks`): `on_train_batch_end` gets each step's logs (floats:
+        the metrics of `train_step` and `loss`), `on_epoch_end` their means over an
+        epoch of `steps_per_epoch` steps, and setting `stop_training` ends the run
+        after the current step (`EarlyStopping` on any logged value).
 
         Args:
             dataset: `tf.data.Dataset` of real batches (frames in frame mode, clips
                 in video mode), float32 in [-1, 1]; repeated as needed.
             steps: int. Steps to run in this call.
-            callbacks: list of `keras_vidgan.callbacks.Callback`, or None.
+            callbacks: list of `keras.callbacks.Callback`, or None.
             checkpoint_every: int. Steps between checkpoints; 0 only at the end.
             data_key: str or None. Names the data and its batching (e.g.
                 `VideoFolder.fingerprint(batch_size, clip_len, seed)`): a restored
                 checkpoint continues `dataset` where it stopped if it was saved
                 with the same key, and starts it afresh otherwise. None, or more
                 than one replica: `dataset` starts afresh on every call.
+            steps_per_epoch: int or None. Steps of one epoch for the callbacks'
+                epoch hooks; None: all `steps` are one epoch.
 
         Returns:
-            History dict: metric name -> list of floats, one per step, and `"step"`.
+            `keras_vidgan.callbacks.TrainingHistory` (a `keras.callbacks.History`):
+            `history["d_loss"]` etc. list one float per step, `history["step"]`
+            the global steps.
 
         Raises:
             NonFiniteError: if a loss or gradient norm becomes NaN or Inf.
             ValueError: if the batches do not match the mode or the models.
         """
-        callbacks = list(callbacks or [])
-        history = {}
+        from keras_vidgan.callbacks import TrainingHistory
+
+        steps = int(steps)
+        per_epoch = max(1, min(int(steps_per_epoch or steps), steps))
+        self.history = history = TrainingHistory()  # as `keras.Model.fit` sets it
+        callbacks = keras.callbacks.CallbackList(
+            [*(callbacks or []), history], model=self, verbose=0,
+            epochs=math.ceil(steps / per_epoch), steps=per_epoch, total_steps=steps,
+        )
         iterator = iter(self._distribute(dataset))
         if data_key and self.strategy.num_replicas_in_sync == 1:
             # Tracked under the data's key: a restore saved with the same key is
@@ -454,34 +476,72 @@ class Trainer:
                 delattr(self.checkpoint, self._data_name)  # keep one data position
             self._data_name = f"data_{data_key}"
             setattr(self.checkpoint, self._data_name, iterator)
-        for cb in callbacks:
-            cb.on_train_begin(self, steps)
-        completed = diverged = False
+        self.stop_training = self.completed = False
+        callbacks.on_train_begin()
+        diverged = False
         with _sigterm_as_interrupt() as sigterm:
             try:
-                for _ in range(int(steps)):
-                    sigterm.raise_if_received()
-                    logs = self._run_one(iterator)
-                    step = int(self.step.numpy())
-                    history.setdefault("step", []).append(step)
-                    for key, value in logs.items():
-                        history.setdefault(key, []).append(value)
-                    for cb in callbacks:
-                        cb.on_step_end(self, step, logs)
-                    if checkpoint_every and step % checkpoint_every == 0:
-                        self.save()
+                done = 0
+                for epoch in range(math.ceil(steps / per_epoch)):
+                    callbacks.on_epoch_begin(epoch)
+                    epoch_logs = {}
+                    for batch in range(min(per_epoch, steps - done)):
+                        sigterm.raise_if_received()
+                        callbacks.on_train_batch_begin(batch)
+                        logs, bad = self._run_one(iterator)
+                        diverged = bool(bad)
+                        callbacks.on_train_batch_end(batch, logs)
+                        if bad:
+                            raise NonFiniteError(self._diverged_message(logs, bad))
+                        done += 1
+                        for key, value in logs.items():
+                            epoch_logs.setdefault(key, []).append(value)
+                        step = int(self.step.numpy())
+                        if checkpoint_every and step % checkpoint_every == 0:
+                            self.save()
+                        if self.stop_training:
+                            break
+                    callbacks.on_epoch_end(epoch, {k: float(np.mean(v))
+                                                   for k, v in epoch_logs.items()})
+                    if self.stop_training:
+                        break
                 sigterm.raise_if_received()  # also when it came during the last step
-                completed = True
-            except NonFiniteError:
-                diverged = True  # the weights are poisoned: keep the last checkpoint
-                raise
+                self.completed = True
             finally:
-                # Ctrl-C, SIGTERM or a data error: keep what was trained so far.
+                # Ctrl-C, SIGTERM or a data error: keep what was trained so far; a
+                # diverged run's weights are poisoned: keep the last checkpoint.
                 if not diverged and self._last_saved != int(self.step.numpy()):
                     self.save()
-                for cb in callbacks:
-                    cb.on_train_end(self, completed)
+                callbacks.on_train_end()
         return history
+
+    # What Keras callbacks reach on their `model`: the optimizer (Keras's TensorBoard
+    # logs its learning rate and iterations), the step function (its graph), weights.
+
+    @property
+    def optimizer(self):
+        """G's optimizer, the one Keras callbacks (e.g. `TensorBoard`) look at."""
+        return self.g_optimizer
+
+    @property
+    def train_function(self):
+        return self._step_fn
+
+    def get_weights(self):
+        """Weights of every model, in a fixed order (Keras's `EarlyStopping` restores them)."""
+        return [w for m in self._models() for w in m.get_weights()]
+
+    def set_weights(self, weights):
+        weights = list(weights)
+        for model in self._models():
+            count = len(model.weights)
+            model.set_weights(weights[:count])
+            weights = weights[count:]
+
+    def _models(self):
+        models = [self.generator, self.discriminator, self.residual_generator,
+                  self.temporal_discriminator, self.ema_generator]
+        return [m for m in models if m is not None]
 
     def _distribute(self, dataset):
         """Splits each global batch into per-replica slices, in replica order.
@@ -513,18 +573,23 @@ class Trainer:
         return self.strategy.distribute_datasets_from_function(per_worker, options)
 
     def _run_one(self, iterator):
+        """One step: `(logs, names of the non-finite losses and norms)`."""
         batch = next(iterator)
         self._check_batch(batch)
         logs = {k: float(v) for k, v in self.train_step(batch).items()}
+        # The scalar Keras callbacks watch by default (`TerminateOnNaN`, `monitor=`):
+        # the sum of both players' losses, a divergence signal, not a quality measure.
+        logs["loss"] = logs["d_loss"] + logs["g_loss"]
         bad = [k for k in ("d_loss", "g_loss", "d_grad_norm", "g_grad_norm")
                if not math.isfinite(logs[k])]
-        if bad:
-            raise NonFiniteError(
-                f"Training diverged at step {int(self.step.numpy())}: "
-                f"{', '.join(f'{k}={logs[k]}' for k in bad)}. The last checkpoint is "
-                "kept; lower the learning rate, try --loss lsgan or --precision float32."
-            )
-        return logs
+        return logs, bad
+
+    def _diverged_message(self, logs, bad):
+        return (
+            f"Training diverged at step {int(self.step.numpy())}: "
+            f"{', '.join(f'{k}={logs[k]}' for k in bad)}. The last checkpoint is "
+            "kept; lower the learning rate, try --loss lsgan or --precision float32."
+        )
 
     def _check_batch(self, batch):
         if self._checked:
@@ -609,18 +674,18 @@ class Trainer:
         Returns:
             `np.ndarray` float32 in [-1, 1].
         """
-        noise = sampling.sample_noise(n, self.z_dim, seed if seed is not None else self.sample_seed)
-        generator = self.sampling_generator
-        if num_frames is None:
-            return keras.ops.convert_to_numpy(generator(noise, training=False))
-        if not self.video_mode:
-            end = sampling.sample_noise(n, self.z_dim, None if seed is None else seed + 1)
-            return sampling.latent_walk(generator, noise, end, num_frames).numpy()
-        if first_frame is None:
-            video = sampling.video_from_noise(generator, self.residual_generator, noise, num_frames)
-        else:
-            video = sampling.rollout(self.residual_generator, first_frame, noise, num_frames)
-        return video.numpy()
+        return sampling.generate(
+            self.sampling_models(), n, self.sample_seed if seed is None else seed,
+            num_frames, first_frame,
+        )
+
+    def sampling_models(self):
+        """The models that sample and export (G: `sampling_generator`), as a dict."""
+        built = {"generator": self.sampling_generator, "discriminator": self.discriminator}
+        if self.video_mode:
+            built["residual_generator"] = self.residual_generator
+            built["temporal_discriminator"] = self.temporal_discriminator
+        return built
 
 
 class _sigterm_as_interrupt:

@@ -108,8 +108,103 @@ def test_python_m_keras_vidgan_reports_errors_without_a_traceback(tmp_path):
 
 def test_help_and_config(capsys):
     for command in ("train", "generate", "export", "check-export", "make-demo-data", "inspect-data",
-                    "evaluate"):
+                    "evaluate", "summary", "config"):
         code, out, _ = run_main(capsys, command, "--help")
         assert code == 0 and "usage: keras-vidgan " + command in out
     code, out, _ = run_main(capsys, "config")
     assert code == 0 and json.loads(out)["learning_rate"] == 2e-4
+
+
+# Every flag the README, the Makefile and the tests have used; each must keep working.
+LEGACY_TRAIN_FLAGS = [
+    "--data", "d", "--out", "o", "--mode", "video", "--steps", "5", "--frame-steps", "2",
+    "--residual", "advect", "--augment", "translation,color", "--batch-size", "4",
+    "--frame-size", "16", "--loss", "lsgan", "--z-dim", "8", "--g-filters", "8",
+    "--d-filters", "8", "--clip-len", "3", "--num-frames", "6", "--frame-step", "2",
+    "--fps", "6", "--resize", "letterbox", "--learning-rate", "1e-4", "--temporal-weight", "0.5",
+    "--d-batch-norm", "--d-minibatch-stddev", "--g-ema", "0.9", "--seed", "3",
+    "--precision", "float32", "--eval-every", "0", "--checkpoint-every", "5",
+    "--sample-every", "0", "--cache-dir", "c", "--no-cache", "--quiet", "--distribute", "none",
+    "--preset", "quick",
+]
+
+
+def test_train_flags_are_generated_from_run_config_fields(capsys):
+    import dataclasses
+
+    from keras_vidgan import cli as cli_lib
+    from keras_vidgan.config import RunConfig
+
+    args = cli_lib.build_parser().parse_args(["train", *LEGACY_TRAIN_FLAGS])
+    assert (args.mode, args.steps, args.residual, args.g_ema, args.d_minibatch_stddev) == (
+        "video", 5, "advect", 0.9, True)
+    assert (args.fps, args.learning_rate, args.no_cache, args.preset) == (6.0, 1e-4, True, "quick")
+    code, out, _ = run_main(capsys, "train", "--help")
+    assert code == 0
+    text = " ".join(out.split())
+    for field in dataclasses.fields(RunConfig):  # one flag per field, its help from metadata
+        flag = "--" + field.name.replace("_", "-")
+        assert flag in out, flag
+        assert " ".join(field.metadata["help"].split()[:4]) in text, field.name
+        if field.metadata.get("choices"):
+            assert "{" + ",".join(field.metadata["choices"]) + "}" in out
+    assert "--log-every" in out  # the field that once had no flag
+    code, _, err = run_main(capsys, "train", "--out", "o", "--batch-size", "0")
+    assert code == 2 and "expected int >= 1, received: 0" in err  # the field's bound
+    code, _, err = run_main(capsys, "train", "--out", "o", "--loss", "hinge")
+    assert code == 2 and "invalid choice: 'hinge'" in err
+
+
+def test_train_config_file_then_flags_then_resume(tmp_path, capsys):
+    videos, run = tmp_path / "videos", tmp_path / "run"
+    run_ok(capsys, "make-demo-data", videos, "--videos", 2, "--frames", 8, "--size", 16)
+    settings = {"data": str(videos), "frame_size": 16, "z_dim": 8, "g_filters": 8,
+                "d_filters": 4, "batch_size": 4, "steps": 2, "sample_every": 0}
+    (tmp_path / "c.json").write_text(json.dumps(settings))
+    run_ok(capsys, "train", "--out", run, "--config", tmp_path / "c.json", "--g-filters", 4,
+           "--quiet", "--no-cache")
+    saved = json.loads((run / "config.json").read_text())
+    assert (saved["frame_size"], saved["d_filters"], saved["g_filters"], saved["steps"]) == (
+        16, 4, 4, 2)  # from the file, and the flag over it
+    # The saved config.json is itself a valid --config; a resume may raise --steps only.
+    out = run_ok(capsys, "train", "--out", run, "--config", run / "config.json", "--steps", 3,
+                 "--quiet", "--no-cache")
+    assert "Restored step 2" in out and "trained to step 3" in out
+    code, _, err = run_main(capsys, "train", "--out", run, "--g-filters", 8)
+    assert code == 2 and "existing run with other settings ({'g_filters': 8})" in err
+    (tmp_path / "bad.json").write_text(json.dumps({"frame_sise": 16}))
+    code, _, err = run_main(capsys, "train", "--out", tmp_path / "r2", "--config",
+                            tmp_path / "bad.json")
+    assert code == 2 and "Unknown settings ['frame_sise']" in err
+    assert len(err.strip().splitlines()) == 1
+    (tmp_path / "typed.json").write_text(json.dumps({"frame_size": "16"}))
+    code, _, err = run_main(capsys, "train", "--out", tmp_path / "r3", "--config",
+                            tmp_path / "typed.json")
+    assert code == 2 and "Expected frame_size to be a int" in err
+    # summary: every model of the run, restored without optimizers.
+    out = run_ok(capsys, "summary", "--run", run)
+    assert "at step 3 (frame mode)" in out
+    assert 'Model: "generator"' in out and 'Model: "discriminator"' in out
+
+
+def test_tensorflow_start_up_lines_are_hidden_unless_verbose(tmp_path):
+    """C++ log lines while TensorFlow loads (e.g. 'Could not find cuda drivers') are
+    hidden by default; --verbose shows whatever this host prints."""
+    from keras_vidgan import data
+
+    data.make_demo_videos(tmp_path, n=1, frames=4, size=16)
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+
+    def stderr(*flags):
+        done = subprocess.run([sys.executable, "-m", "keras_vidgan", *flags, "inspect-data",
+                               str(tmp_path)], capture_output=True, text=True, env=env,
+                              timeout=300)
+        assert done.returncode == 0, done.stderr
+        return done.stderr
+
+    quiet = stderr()
+    assert not [line for line in quiet.splitlines()
+                if line[:5] in ("I0000", "W0000", "E0000") or "absl::InitializeLog" in line], quiet
+    loud = stderr("--verbose")
+    if "cuda drivers" in loud:  # a host without a CUDA driver, as CI
+        assert "cuda drivers" not in quiet

@@ -1,6 +1,5 @@
-"""`keras_vidgan.evaluate`: real clips, metrics of runs and exports, the callback, the CLI."""
+"""`keras_vidgan.evaluate` and `scoring`: real clips, metrics of runs and exports, the callback, the CLI."""
 
-import argparse
 import dataclasses
 import glob
 import json
@@ -9,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_vidgan import cli, data, evaluate, export, runs
+from keras_vidgan import cli, data, evaluate, export, runs, sampling, scoring
 from keras_vidgan import config as config_lib
 
 TINY = dict(frame_size=16, z_dim=8, g_filters=4, d_filters=4, batch_size=4, steps=3,
@@ -33,7 +32,7 @@ def _tiny_run(base, videos, mode):
     run = str(base / "run")
     trainer, _ = runs.train_run(config, run, quiet=True, log=_silent, cache_dir=False)
     exported = export.export_saved_model(
-        runs.models_of(trainer), str(base / "export"), num_frames=8,
+        trainer.sampling_models(), str(base / "export"), num_frames=8,
         config=dataclasses.asdict(config),
     )
     return run, exported
@@ -73,7 +72,7 @@ def _frame_index(clips):
 
 def test_real_clips_are_consecutive_distinct_spread_and_deterministic():
     folder = _numbered_folder([20, 30, 12, 40])
-    clips = evaluate.real_clips(folder, 12, 5, seed=3)
+    clips = folder.sample_clips(12, 5, seed=3)
     assert clips.shape == (12, 5, 4, 4, 3) and clips.dtype == np.float32
     assert clips.min() >= -1.0 and clips.max() <= 1.0
     index = _frame_index(clips)
@@ -84,14 +83,14 @@ def test_real_clips_are_consecutive_distinct_spread_and_deterministic():
     # As training draws clips: in proportion to each video's 16, 26, 8 and 36 clips.
     expected = 12 * np.array([16, 26, 8, 36]) / 86
     assert np.all(np.abs(np.bincount(video[:, 0], minlength=4) - expected) < 1)
-    np.testing.assert_array_equal(clips, evaluate.real_clips(folder, 12, 5, seed=3))
-    assert not np.array_equal(clips, evaluate.real_clips(folder, 12, 5, seed=4))
+    np.testing.assert_array_equal(clips, folder.sample_clips(12, 5, seed=3))
+    assert not np.array_equal(clips, folder.sample_clips(12, 5, seed=4))
 
 
 def test_real_clips_weigh_videos_as_training_does():
     """A long video dominates the reference as it dominates the training batches."""
     folder = _numbered_folder([6, 50, 3])  # clips of 5: 2, 46 and none
-    index = _frame_index(evaluate.real_clips(folder, 24, 5, seed=0))
+    index = _frame_index(folder.sample_clips(24, 5, seed=0))
     video = np.searchsorted(folder.starts, index[:, 0], side="right") - 1
     assert np.bincount(video, minlength=3).tolist() == [1, 23, 0]
     trained = np.sort(folder.clip_starts(5))
@@ -101,16 +100,16 @@ def test_real_clips_weigh_videos_as_training_does():
 def test_real_clips_errors_name_the_fix():
     folder = _numbered_folder([6, 7])
     with pytest.raises(ValueError, match="Expected at least 5 distinct clips of 6 frames"):
-        evaluate.real_clips(folder, 5, 6)
+        folder.sample_clips(5, 6)
     with pytest.raises(ValueError, match="longest video: 7 frames"):
-        evaluate.real_clips(folder, 1, 8)
+        folder.sample_clips(1, 8)
     with pytest.raises(ValueError, match="Expected num_frames >= 1"):
-        evaluate.real_clips(folder, 1, 0)
+        folder.sample_clips(1, 0)
 
 
-def test_split_by_video_gives_disjoint_halves():
+def test_split_videos_gives_disjoint_halves():
     folder = _numbered_folder([5, 6, 7, 8, 9])
-    first, second = evaluate.split_by_video(folder)
+    first, second = folder.split_videos()
     assert (first.num_videos, second.num_videos) == (3, 2)
     assert np.diff(first.starts).tolist() == [5, 7, 9]
     assert np.diff(second.starts).tolist() == [6, 8]
@@ -118,7 +117,7 @@ def test_split_by_video_gives_disjoint_halves():
     seen = set(first.frames[:, 0, 0, 0]) | set(second.frames[:, 0, 0, 0])
     assert len(first.frames) + len(second.frames) == len(folder.frames) == len(seen)
     with pytest.raises(ValueError, match="at least 2 videos"):
-        evaluate.split_by_video(_numbered_folder([5]))
+        _numbered_folder([5]).split_videos()
 
 
 # --------------------------------------------------------------------------------
@@ -163,12 +162,12 @@ def test_missing_weights_say_how_to_fetch_them(tmp_path, monkeypatch):
 
 def test_evaluate_run_video_mode(video_run):
     run, _ = video_run
-    results = evaluate.evaluate_run(run, samples=6, frames=4, fvd=False, cache_dir=False)
+    results = scoring.evaluate_run(run, samples=6, frames=4, fvd=False, cache_dir=False)
     assert results["source"] == "run" and results["step"] == 3 and results["mode"] == "video"
     assert (results["num_real"], results["num_fake"], results["num_frames"]) == (6, 6, 4)
     assert np.isfinite(results["frame_fd"]) and results["frame_fd"] > 0
     assert results["fvd"] is None
-    again = evaluate.evaluate_run(run, samples=6, frames=4, fvd=False, cache_dir=False)
+    again = scoring.evaluate_run(run, samples=6, frames=4, fvd=False, cache_dir=False)
     assert again["frame_fd"] == results["frame_fd"]  # deterministic for a seed
     text = evaluate.format_results(results)
     assert "frame FD" in text and "6 real vs 6 generated clips of 4 frames" in text
@@ -178,34 +177,33 @@ def test_evaluate_run_video_mode(video_run):
 def test_evaluate_run_checks_frames_before_any_work(video_run, tmp_path):
     run, _ = video_run
     with pytest.raises(ValueError, match="at least 9 frames for FVD"):
-        evaluate.evaluate_run(run, samples=4, frames=4, fvd=True)
+        scoring.evaluate_run(run, samples=4, frames=4, fvd=True)
     with pytest.raises(ValueError, match="distinct clips of 12 frames"):
-        evaluate.evaluate_run(run, samples=6, frames=12, fvd=False, cache_dir=False)
+        scoring.evaluate_run(run, samples=6, frames=12, fvd=False, cache_dir=False)
     with pytest.raises(FileNotFoundError, match="Expected a run folder"):
-        evaluate.evaluate_run(str(tmp_path), fvd=False)
+        scoring.evaluate_run(str(tmp_path), fvd=False)
 
 
 def test_evaluate_export_matches_its_run(video_run):
     run, exported = video_run
-    from_run = evaluate.evaluate_run(run, samples=6, frames=5, fvd=False, cache_dir=False)
-    from_export = evaluate.evaluate_export(
+    from_run = scoring.evaluate_run(run, samples=6, frames=5, fvd=False, cache_dir=False)
+    from_export = scoring.evaluate_export(
         exported, samples=6, frames=5, fvd=False, cache_dir=False
     )
     assert from_export["source"] == "export" and from_export["mode"] == "video"
     # Same noise, same real clips: only the export's uint8 rounding differs.
     assert from_export["frame_fd"] == pytest.approx(from_run["frame_fd"], rel=0.05)
     with pytest.raises(ValueError, match="Expected --frames <= 8"):
-        evaluate.evaluate_export(exported, samples=4, frames=9, fvd=False, cache_dir=False)
+        scoring.evaluate_export(exported, samples=4, frames=9, fvd=False, cache_dir=False)
 
 
 def test_frame_mode_run_and_export_walk_in_latent_space(frame_run, tiny_videos):
     run, exported = frame_run
-    videos, meta = evaluate.export_videos(exported, 3, 6, seed=0)
+    videos, meta = scoring.export_videos(exported, 3, 6, seed=0)
     assert videos.shape == (3, 6, 16, 16, 3) and meta["mode"] == "frame"
-    _, trainer = runs.load_trainer(run)
-    expected = trainer.generate(3, seed=0, num_frames=6)
+    expected = sampling.generate(runs.load_models(run).models, 3, seed=0, num_frames=6)
     assert np.abs(videos - expected).max() <= 1.01 / 127.5  # uint8 rounding only
-    results = evaluate.evaluate_export(
+    results = scoring.evaluate_export(
         exported, data=tiny_videos, samples=4, frames=6, fvd=False, cache_dir=False
     )
     assert results["num_frames"] == 6 and np.isfinite(results["frame_fd"])
@@ -235,16 +233,21 @@ def test_cli_errors_are_one_line_with_exit_code_2(video_run, capsys):
     assert len(err.splitlines()) == 1 and "--no-fvd" in err and "9 frames" in err
 
 
-def test_add_parser_registers_evaluate(video_run, capsys):
+def test_cli_evaluates_an_export(video_run, capsys):
     run, exported = video_run
-    parser = argparse.ArgumentParser(prog="keras-vidgan")
-    evaluate.add_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["evaluate", "--export", exported, "--samples", "4",
-                              "--frames", "4", "--no-fvd", "--no-cache"])
-    assert args.func(args) == 0
+    assert cli.main(["evaluate", "--export", exported, "--samples", "4", "--frames", "4",
+                     "--no-fvd", "--no-cache"]) == 0
     assert "export " in capsys.readouterr().out
     with pytest.raises(SystemExit):  # --run and --export exclude each other
-        parser.parse_args(["evaluate", "--run", run, "--export", exported])
+        cli.build_parser().parse_args(["evaluate", "--run", run, "--export", exported])
+
+
+def test_cli_help_constants_follow_the_library():
+    """The CLI states them without importing TensorFlow; they must not drift."""
+    from keras_vidgan import i3d
+
+    assert cli._EVAL_SAMPLES == evaluate.DEFAULT_SAMPLES
+    assert cli._I3D_MIN_FRAMES == i3d.MIN_FRAMES
 
 
 # --------------------------------------------------------------------------------
@@ -300,7 +303,7 @@ def test_evaluation_callback_checks_its_settings():
 @pytest.mark.slow
 def test_fvd_of_a_run_and_of_real_vs_real(video_run, i3d_weights, tmp_path):
     run, _ = video_run
-    results = evaluate.evaluate_run(run, samples=4, frames=9, fvd=True, cache_dir=False,
+    results = scoring.evaluate_run(run, samples=4, frames=9, fvd=True, cache_dir=False,
                                     batch_size=4)
     assert results["fvd"] > 10.0 and np.isfinite(results["kid"])
     assert results["num_frames"] == 9 and np.isfinite(results["frame_fd"])
@@ -313,7 +316,8 @@ def test_fvd_of_a_run_and_of_real_vs_real(video_run, i3d_weights, tmp_path):
     callback = evaluate.EvaluationCallback(
         real, every=1, log_dir=str(tmp_path), fvd=True, batch_size=4
     )
-    callback.on_train_begin(trainer, 1)
+    callback.set_model(trainer)
+    callback.on_train_begin()
     callback.evaluate(trainer, 3)
-    callback.on_train_end(trainer, True)
+    callback.on_train_end()
     assert {"eval/fvd", "eval/kid", "eval/frame_fd"} <= set(_scalars(tmp_path))

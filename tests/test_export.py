@@ -8,23 +8,24 @@ import tensorflow as tf
 
 from keras_vidgan import config as config_lib
 from keras_vidgan import export
+from keras_vidgan import models as models_lib
 
 
 @pytest.fixture(scope="module")
 def frame_models():
-    return config_lib.build_models(config_lib.RunConfig(frame_size=16, z_dim=8, g_filters=4, d_filters=4))
+    return models_lib.build_models(config_lib.RunConfig(frame_size=16, z_dim=8, g_filters=4, d_filters=4))
 
 
 @pytest.fixture(scope="module")
 def video_models():
-    return config_lib.build_models(
+    return models_lib.build_models(
         config_lib.RunConfig(mode="video", frame_size=16, z_dim=8, g_filters=4, d_filters=4)
     )
 
 
 @pytest.fixture(scope="module")
 def advect_models():
-    return config_lib.build_models(
+    return models_lib.build_models(
         config_lib.RunConfig(mode="video", frame_size=16, z_dim=8, g_filters=4, d_filters=4,
                              residual="advect")
     )
@@ -189,3 +190,97 @@ def test_grpc_client_example_against_a_predict_service(frame_export):
     assert out["frames"].dtype == np.uint8 and out["frames"].shape == (2, 16, 16, 3)
     again = loaded.signatures["generate_seeded"](seeds=tf.constant([3, 4], tf.int64))["frames"]
     np.testing.assert_array_equal(out["frames"], again.numpy())
+
+
+def test_warmup_records_parse_as_tf_serving_prediction_logs():
+    """The hand-written wire format equals what tensorflow-serving-api's protos write."""
+    prediction_log_pb2 = pytest.importorskip(
+        "tensorflow_serving.apis.prediction_log_pb2", reason="the [serving] extra")
+    from tensorflow_serving.apis import model_pb2, predict_pb2
+
+    inputs = {"noise": np.arange(6, dtype=np.float32).reshape(2, 3),
+              "seeds": np.array([7, 300], np.int64)}
+    raw = export._prediction_log("keras_vidgan", "generate_seeded", inputs)
+    parsed = prediction_log_pb2.PredictionLog.FromString(raw).predict_log.request
+    assert (parsed.model_spec.name, parsed.model_spec.signature_name) == (
+        "keras_vidgan", "generate_seeded")
+    for name, value in inputs.items():
+        np.testing.assert_array_equal(tf.make_ndarray(parsed.inputs[name]), value)
+    request = predict_pb2.PredictRequest(
+        model_spec=model_pb2.ModelSpec(name="keras_vidgan", signature_name="generate_seeded"))
+    for name, value in inputs.items():
+        request.inputs[name].CopyFrom(tf.make_tensor_proto(value))
+    official = prediction_log_pb2.PredictionLog(
+        predict_log=prediction_log_pb2.PredictLog(request=request))
+    assert prediction_log_pb2.PredictionLog.FromString(raw) == official
+
+
+def test_keras_files_load_in_a_fresh_process(advect_models, tmp_path):
+    """`export --format keras`: every model, custom layers included, through
+    keras.saving.load_model in a process that imports keras_vidgan.models."""
+    paths = export.export_keras(advect_models, str(tmp_path / "keras"))
+    assert sorted(os.path.basename(p) for p in paths.values()) == [
+        "discriminator.keras", "generator.keras", "residual_generator.keras",
+        "temporal_discriminator.keras"]
+    rng = np.random.default_rng(0)
+    inputs = {
+        "generator": rng.standard_normal((2, 8)).astype(np.float32),
+        "discriminator": rng.uniform(-1, 1, (2, 16, 16, 3)).astype(np.float32),
+        "residual_generator": {"noise": rng.standard_normal((2, 8)).astype(np.float32),
+                               "frame": rng.uniform(-1, 1, (2, 16, 16, 3)).astype(np.float32)},
+        "temporal_discriminator": rng.uniform(-1, 1, (2, 16, 16, 6)).astype(np.float32),
+    }
+    np.save(tmp_path / "inputs.npy", inputs, allow_pickle=True)
+    script = (
+        "import sys, numpy as np, keras\n"
+        "import keras_vidgan.models  # registers MinibatchStddev and Advection\n"
+        f"inputs = np.load({str(tmp_path / 'inputs.npy')!r}, allow_pickle=True).item()\n"
+        "out = {}\n"
+        f"for name, path in {paths!r}.items():\n"
+        "    model = keras.saving.load_model(path)\n"
+        "    out[name] = np.asarray(model(inputs[name], training=False))\n"
+        f"np.save({str(tmp_path / 'out.npy')!r}, out, allow_pickle=True)\n"
+    )
+    root = os.path.dirname(os.path.dirname(os.path.abspath(export.__file__)))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env=dict(os.environ, PYTHONPATH=root), timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    loaded = np.load(tmp_path / "out.npy", allow_pickle=True).item()
+    for name, model in advect_models.items():
+        np.testing.assert_allclose(loaded[name], model(inputs[name], training=False),
+                                   atol=1e-5, err_msg=name)
+    with pytest.raises(FileExistsError, match="overwrite"):
+        export.export_keras(advect_models, str(tmp_path / "keras"))
+    assert not [f for f in os.listdir(tmp_path / "keras") if f.startswith(".")]  # no leftovers
+
+
+@pytest.mark.parametrize("mode", ["frame", "video"])
+def test_cli_generate_and_generate_seeded_share_the_noise_contract(mode, tmp_path, capsys):
+    """`keras-vidgan generate --seed 7 --n 1` frames equal an export's
+    generate_seeded(seeds=[7]): training, sampling and the export all draw noise
+    through sampling.seeded_noise."""
+    from keras_vidgan import cli, data, runs, sampling
+
+    videos = tmp_path / "videos"
+    data.make_demo_videos(videos, n=2, frames=8, size=16)
+    config = config_lib.RunConfig(mode=mode, data=str(videos), frame_size=16, z_dim=8,
+                                  g_filters=4, d_filters=4, batch_size=4, steps=2, clip_len=2,
+                                  num_frames=4, sample_every=0, g_ema=0.5)
+    run = str(tmp_path / "run")
+    runs.train_run(config, run, quiet=True, log=lambda m: None, cache_dir=False)
+    out = tmp_path / "sample.npy"
+    args = ["generate", "--run", run, "--out", out, "--n", 1, "--seed", 7]
+    assert cli.main([str(a) for a in args + ["--frames", 4 if mode == "video" else 1]]) == 0
+    assert cli.main(["export", "--run", run, "--out", str(tmp_path / "export")]) == 0
+    capsys.readouterr()
+    served = tf.saved_model.load(str(tmp_path / "export" / "1")).signatures["generate_seeded"]
+    seeded = next(iter(served(seeds=tf.constant([7], tf.int64)).values())).numpy()
+    generated = np.load(out)
+    assert generated.dtype == np.uint8 and generated.shape == seeded.shape
+    assert generated.shape == ((1, 4, 16, 16, 3) if mode == "video" else (1, 16, 16, 3))
+    np.testing.assert_array_equal(generated, seeded)
+    # One function: the export's row for seed 7 is seeded_noise(1, z_dim, 7).
+    noise = sampling.seeded_noise(1, 8, 7).numpy()
+    np.testing.assert_array_equal(noise, sampling.sample_noise(1, 8, 7).numpy())
+    np.testing.assert_array_equal(export._seeded_noise(tf.constant([7, 8], tf.int64), 8)[:1],
+                                  noise)

@@ -188,8 +188,13 @@ def test_generator_average_is_what_generate_and_export_use(demo_dir, tmp_path):
                    check=True, capture_output=True, timeout=300)
     config, trainer = runs.load_trainer(run)
     assert config.g_ema == 0.9 and trainer.ema_generator is not None
-    built = runs.models_of(trainer)
+    built = trainer.sampling_models()
     assert built["generator"] is trainer.ema_generator
+    loaded = runs.load_models(run)  # what generate, export and evaluate restore
+    assert loaded.step == 3 and set(loaded.models) == set(built)
+    for name, model in loaded.models.items():
+        for got, want in zip(model.get_weights(), built[name].get_weights()):
+            np.testing.assert_array_equal(got, want)
     noise = np.random.default_rng(0).standard_normal((2, config.z_dim)).astype("float32")
     served = tf.saved_model.load(export.export_saved_model(built, str(tmp_path / "export")))
     frames = served.signatures["serving_default"](noise=tf.constant(noise))["frames"].numpy()

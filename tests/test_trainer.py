@@ -110,18 +110,18 @@ def test_sigterm_stops_between_steps_and_saves(tmp_path, steps):
     import os
     import signal
 
-    from keras_vidgan.callbacks import Callback
+    from keras.callbacks import Callback
 
     class Terminate(Callback):
-        def on_step_end(self, trainer, step, logs):
-            if step == 2:
+        def on_train_batch_end(self, batch, logs=None):
+            if int(self.model.step.numpy()) == 2:
                 os.kill(os.getpid(), signal.SIGTERM)
 
     class Record(Callback):
         seen = []
 
-        def on_step_end(self, trainer, step, logs):
-            self.seen.append(step)
+        def on_train_batch_end(self, batch, logs=None):
+            self.seen.append(int(self.model.step.numpy()))
 
     trainer = _frame_trainer(checkpoint_dir=str(tmp_path))
     data = tf.data.Dataset.from_tensors(tf.zeros((4, 16, 16, 3))).repeat()

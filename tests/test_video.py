@@ -211,7 +211,7 @@ def test_advect_rollouts_train_in_low_precision_and_under_xla(demo_folder, preci
     in float32) and an XLA-compiled step train, and rollouts keep the frames' range."""
     config = config_lib.RunConfig(mode="video", frame_size=16, z_dim=8, g_filters=4,
                                   d_filters=4, residual="advect", precision=precision)
-    built = config_lib.build_models(config)
+    built = models.build_models(config)
     residual = built["residual_generator"]
     assert residual.get_layer("motion_logits").compute_dtype != "float32"
     assert residual.get_layer("advect").compute_dtype == "float32"

@@ -1,0 +1,239 @@
+"""Scoring a trained run or an export against real clips (`keras-vidgan evaluate`).
+
+The floor above `runs`: a run's models come from `runs.load_models`, the real clips
+from `VideoFolder.sample_clips`, the metrics from `keras_vidgan.evaluate`. See
+`keras_vidgan.evaluate` for what is measured and how to read the numbers.
+"""
+
+import dataclasses
+import json
+import os
+import time
+
+import numpy as np
+import tensorflow as tf
+
+from keras_vidgan import config as config_lib
+from keras_vidgan import export as export_lib
+from keras_vidgan import runs, sampling
+from keras_vidgan.evaluate import (
+    DEFAULT_SAMPLES,
+    _check_positive,
+    _quiet,
+    check_fvd_frames,
+    evaluate_videos,
+    require_i3d_weights,
+)
+
+__all__ = ["evaluate_run", "evaluate_export", "export_videos"]
+
+_EXPORT_CHUNK = 64  # noise rows per serving call (also capped by the export's max_batch)
+
+
+
+def _prepare(num_frames, samples, fvd):
+    _check_positive(samples=samples, frames=num_frames)
+    if samples < 2:
+        raise ValueError(f"Expected samples >= 2 for a Fréchet distance, received: {samples}")
+    if fvd:
+        check_fvd_frames(num_frames)
+        require_i3d_weights()
+
+
+def _evaluate(real, fake, fvd, batch_size, seed, log):
+    started = time.perf_counter()
+    what = "I3D and frame features" if fvd else "frame features"
+    log(f"Computing {what} of {len(real)} real and {len(fake)} generated clips "
+        f"of {real.shape[1]} frames...")
+    results = evaluate_videos(real, fake, fvd=fvd, batch_size=batch_size, seed=seed)
+    results["seconds"] = round(time.perf_counter() - started, 1)
+    return results
+
+
+def evaluate_run(
+    run_dir,
+    data=None,
+    samples=DEFAULT_SAMPLES,
+    frames=None,
+    seed=0,
+    fvd=True,
+    batch_size=16,
+    cache_dir=None,
+    log=_quiet,
+):
+    """Evaluates a run's newest checkpoint against real clips of its data.
+
+    Args:
+        run_dir: str. Run folder (`config.json`, `checkpoints/`).
+        data: str or None. Folder of real videos; None for the run's `data`. Loaded
+            with the run's preprocessing (frame size, frame step, fps, resize).
+        samples: int >= 2. Real and generated clips each.
+        frames: int or None. Frames per clip; None for the run's `num_frames`.
+        seed: int. Seed of the generator's noise, the real clips and KID.
+        fvd: bool. FVD and KID on I3D features (frames >= 9); False for the frame FD.
+        batch_size: int. Videos per I3D forward pass.
+        cache_dir: frame cache folder, None for the default, False for none.
+        log: callable taking a str, for progress lines.
+
+    Returns:
+        The dict of `evaluate_videos`, plus `source` ("run"), `path`, `step`,
+        `mode`, `frame_size`, `data`, `seed`, `seconds`.
+
+    Raises:
+        FileNotFoundError: no run, no checkpoint, no data folder or no I3D weights.
+        ValueError: bad settings, too few clips, or frames < 9 with `fvd`.
+    """
+    config = config_lib.RunConfig.load(run_dir)
+    frames = frames or config.num_frames
+    _prepare(frames, samples, fvd)
+    config = config.replace(data=data or config.data)
+    loaded = runs.load_models(run_dir)
+    folder = runs.load_data(config, cache_dir)
+    real = folder.sample_clips(samples, frames, seed)
+    log(f"Generating {samples} videos of {frames} frames (step {loaded.step})...")
+    fake = sampling.generate(loaded.models, samples, seed=seed, num_frames=frames)
+    results = _evaluate(real, fake, fvd, batch_size, seed, log)
+    results.update(
+        source="run", path=os.path.abspath(run_dir), step=loaded.step,
+        mode=config.mode, frame_size=config.frame_size, data=os.path.abspath(config.data),
+        seed=seed,
+    )
+    return results
+
+
+def _read_export_metadata(path):
+    meta_path = os.path.join(path, export_lib.METADATA_FILE)
+    if not os.path.isfile(meta_path):
+        raise FileNotFoundError(
+            f"Expected a keras_vidgan export with {export_lib.METADATA_FILE}, "
+            f"received: {path!r}"
+        )
+    with open(meta_path) as f:
+        return json.load(f)
+
+
+def _export_config(meta, data):
+    """A RunConfig with the export's preprocessing settings and `data`."""
+    known = {f.name for f in dataclasses.fields(config_lib.RunConfig)}
+    saved = {k: v for k, v in (meta.get("config") or {}).items() if k in known}
+    config = config_lib.RunConfig(**saved).replace(
+        mode=meta["mode"], frame_size=int(meta["frame_size"]), z_dim=int(meta["z_dim"]),
+        data=data or saved.get("data") or "",
+    )
+    if not config.data:
+        raise ValueError(
+            "Expected --data DIR (the real videos) for an export whose metadata names "
+            "no data folder, received: none"
+        )
+    return config
+
+
+def _serving_generator(signature, max_batch):
+    """A generator-like callable over the export's `serving_default`: noise -> [-1, 1]."""
+    chunk = max(min(int(max_batch), _EXPORT_CHUNK), 1)
+
+    def generate(noise, training=False):
+        del training
+        noise = tf.convert_to_tensor(noise, tf.float32)
+        outputs = []
+        for start in range(0, int(noise.shape[0]), chunk):
+            out = signature(noise=noise[start:start + chunk])
+            outputs.append(next(iter(out.values())))
+        return tf.cast(tf.concat(outputs, 0), tf.float32) / 127.5 - 1.0
+
+    return generate
+
+
+def export_videos(path, n, num_frames, seed=0):
+    """`n` videos of `num_frames` frames from an export's `serving_default`, in-process.
+
+    The noise is the one `sampling.generate(models, n, seed, num_frames)` draws, so an
+    export gives the videos of its run (up to uint8 rounding). Video exports roll
+    out a fixed number of frames (`num_frames` in the metadata): the first
+    `num_frames` are kept, which is exactly a shorter rollout. Frame exports are
+    walked in latent space (`sampling.latent_walk`), as `Trainer.generate` does.
+
+    Args:
+        path: str. `EXPORT_DIR` (newest version) or `EXPORT_DIR/<version>`.
+        n: int. Number of videos.
+        num_frames: int. Frames per video.
+        seed: int. Noise seed.
+
+    Returns:
+        `(videos, metadata)`: float32 `(n, num_frames, H, W, 3)` in [-1, 1], and the
+        export's `keras_vidgan.json`.
+
+    Raises:
+        FileNotFoundError: if `path` holds no keras_vidgan export.
+        ValueError: if a video export makes fewer than `num_frames` frames.
+    """
+    path = export_lib._resolve_version(path)
+    meta = _read_export_metadata(path)
+    if meta["mode"] == "video" and num_frames > int(meta["num_frames"]):
+        raise ValueError(
+            f"Expected --frames <= {meta['num_frames']} (the frames this video export "
+            f"rolls out), received: {num_frames}; export again with --frames {num_frames}."
+        )
+    signature = tf.saved_model.load(path).signatures["serving_default"]
+    generate = _serving_generator(signature, meta.get("max_batch", _EXPORT_CHUNK))
+    z_dim = int(meta["z_dim"])
+    noise = sampling.sample_noise(n, z_dim, seed)
+    if meta["mode"] == "video":
+        videos = generate(noise)[:, :num_frames]
+    else:
+        end = sampling.sample_noise(n, z_dim, seed + 1)
+        videos = sampling.latent_walk(generate, noise, end, num_frames)
+    return np.asarray(videos, np.float32), meta
+
+
+def evaluate_export(
+    export_dir,
+    data=None,
+    samples=DEFAULT_SAMPLES,
+    frames=None,
+    seed=0,
+    fvd=True,
+    batch_size=16,
+    cache_dir=None,
+    log=_quiet,
+):
+    """Evaluates a SavedModel export (its `serving_default`) against real clips.
+
+    The real videos are loaded with the preprocessing saved in the export's
+    `assets.extra/keras_vidgan.json` (frame size and, when the export kept its
+    run config, frame step, fps and resize).
+
+    Args:
+        export_dir: str. `EXPORT_DIR` (newest version) or `EXPORT_DIR/<version>`.
+        data: str or None. Folder of real videos; None for the run's data folder
+            recorded in the metadata.
+        samples: int >= 2. Real and generated clips each.
+        frames: int or None. Frames per clip; None for the export's `num_frames`
+            (video) or the run's `num_frames` (frame exports; 16 if unknown).
+        seed, fvd, batch_size, cache_dir, log: see `evaluate_run`.
+
+    Returns:
+        The dict of `evaluate_videos`, plus `source` ("export"), `path`, `mode`,
+        `frame_size`, `data`, `seed`, `seconds`.
+
+    Raises:
+        FileNotFoundError: no export, no data folder or no I3D weights.
+        ValueError: bad settings, too few clips, frames < 9 with `fvd`, or more
+            frames than a video export rolls out.
+    """
+    path = export_lib._resolve_version(export_dir)
+    meta = _read_export_metadata(path)
+    config = _export_config(meta, data)
+    if frames is None:
+        frames = int(meta["num_frames"]) if meta["mode"] == "video" else config.num_frames
+    _prepare(frames, samples, fvd)
+    folder = runs.load_data(config, cache_dir)
+    real = folder.sample_clips(samples, frames, seed)
+    log(f"Generating {samples} videos of {frames} frames with {path}...")
+    fake, _ = export_videos(path, samples, frames, seed)
+    results = _evaluate(real, fake, fvd, batch_size, seed, log)
+    results.update(
+        source="export", path=os.path.abspath(path), mode=meta["mode"],
+        frame_size=int(meta["frame_size"]), data=os.path.abspath(config.data), seed=seed,
+    )
+    return results
