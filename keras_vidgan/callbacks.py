@@ -19,7 +19,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_vidgan import video_io
+from keras_vidgan import progress, summaries, video_io
 
 __all__ = ["ProgressLogger", "TensorBoardLogger", "SampleWriter", "TrainingHistory"]
 
@@ -66,40 +66,71 @@ def _step(trainer):
 
 
 class ProgressLogger(Callback):
-    """A progress bar with ETA (`keras.utils.Progbar`), or plain lines when quiet.
+    """The live progress line of `keras_vidgan.progress`, or plain log lines when quiet.
+
+    On a terminal the line is redrawn in place (phase, step, a bar, smoothed losses,
+    steps/s and an ETA that times the frame warm-up and the video steps apart); in a
+    log file (not a terminal) it is printed every `log_seconds`; with `quiet`, every
+    `every` steps.
 
     Args:
         every: int. In quiet mode, print one line every `every` steps.
-        quiet: bool. Plain log lines instead of a bar (for log files).
-        stream: file. Where quiet lines go. Defaults to stdout.
+        quiet: bool. Plain log lines at fixed steps (for log files and tests).
+        clip_len: int. Frames per training clip in video mode (1 in frame mode), for
+            the ETA's estimate of the video steps before they are timed.
+        stream: file. Where the line goes. Defaults to stdout.
+        refresh: float. Seconds between redraws on a terminal.
+        log_seconds: float. Seconds between lines when `stream` is not a terminal.
     """
 
-    def __init__(self, every=50, quiet=False, stream=None):
+    def __init__(self, every=50, quiet=False, clip_len=1, stream=None, refresh=0.25,
+                 log_seconds=30.0):
         super().__init__()
         self.every = every
         self.quiet = quiet
+        self.clip_len = clip_len
         self.stream = stream or sys.stdout
+        self.refresh = refresh
+        self.log_seconds = log_seconds
 
     def on_train_begin(self, logs=None):
-        self._first = _step(self.model)
-        self._start = time.time()
-        steps = self.params.get("total_steps")
-        self._bar = None if self.quiet else keras.utils.Progbar(steps, unit_name="step")
+        first = _step(self.model)
+        self._total = first + int(self.params.get("total_steps") or 0)
+        clock = progress.PhaseClock(self._total, getattr(self.model, "frame_steps", 0),
+                                    self.clip_len)
+        self._line = progress.ProgressLine(clock)
+        self._tty = not self.quiet and hasattr(self.stream, "isatty") and self.stream.isatty()
+        self._shown, self._width = 0.0, 0
 
     def on_train_batch_end(self, batch, logs=None):
-        step, logs = _step(self.model), logs or {}
-        done = step - self._first
-        shown = {k: logs[k] for k in ("d_loss", "g_loss", "d_real", "d_fake") if k in logs}
-        if self._bar is not None:
-            self._bar.update(done, list(shown.items()))
-        elif done % self.every == 0:
-            rate = done / max(time.time() - self._start, 1e-9)
-            values = " ".join(f"{k}={v:.4f}" for k, v in shown.items())
-            print(f"step {step} {values} {rate:.2f} steps/s", file=self.stream, flush=True)
+        step = _step(self.model)
+        text = self._line.update(step, logs or {})
+        now, last = time.monotonic(), step == self._total
+        if self.quiet:
+            if step % self.every == 0 or last:
+                print(text, file=self.stream, flush=True)
+        elif self._tty:
+            if now - self._shown >= self.refresh or last:
+                self.stream.write("\r" + text.ljust(self._width))
+                self.stream.flush()
+                self._width, self._shown = len(text), now
+        elif now - self._shown >= self.log_seconds or last:
+            print(text, file=self.stream, flush=True)
+            self._shown = now
+
+    def on_train_end(self, logs=None):
+        if self._tty and self._width:
+            self.stream.write("\n")
+            self.stream.flush()
 
 
 class TensorBoardLogger(Callback):
-    """Writes scalars (losses, D outputs, gradient norms, steps/s) and sample images.
+    """Writes scalars, sample images, animated rollouts and the run's settings.
+
+    Scalars: every log value (the losses, and in video mode each critic's losses
+    apart: `d_loss_frame`, `d_loss_temporal`, `g_loss_frame`, `g_loss_temporal`), D's
+    outputs, gradient norms and steps/s. In video mode, `rollouts` is a GIF-encoded
+    image summary of four sample videos, which plays in TensorBoard's image dashboard.
 
     Args:
         log_dir: str. TensorBoard folder.
@@ -107,19 +138,29 @@ class TensorBoardLogger(Callback):
         sample_every: int. Steps between sample images (0: none).
         num_samples: int. Frames in each sample image.
         seed: int. Fixed noise seed of the samples.
+        num_frames: int or None. Frames of the `rollouts` videos (video mode); None
+            for none.
+        hparams: dict or None. The run's settings, written once for the HPARAMS
+            dashboard.
     """
 
-    def __init__(self, log_dir, every=10, sample_every=100, num_samples=16, seed=1234):
+    def __init__(self, log_dir, every=10, sample_every=100, num_samples=16, seed=1234,
+                 num_frames=None, hparams=None):
         super().__init__()
         self.log_dir = log_dir
         self.every = every
         self.sample_every = sample_every
         self.num_samples = num_samples
         self.seed = seed
+        self.num_frames = num_frames
+        self.hparams = hparams
 
     def on_train_begin(self, logs=None):
         self._writer = tf.summary.create_file_writer(self.log_dir)
         self._time, self._step = time.time(), _step(self.model)
+        if self.hparams:
+            with self._writer.as_default(step=self._step):
+                summaries.hparams_summary(self.hparams)
 
     def on_train_batch_end(self, batch, logs=None):
         trainer, step, logs = self.model, _step(self.model), logs or {}
@@ -135,6 +176,10 @@ class TensorBoardLogger(Callback):
                 frames = trainer.generate(self.num_samples, seed=self.seed)
                 grid = video_io.grid(frames)[None]
                 tf.summary.image("samples", grid)
+                if self.num_frames and trainer.video_mode:  # rollouts that play (a GIF)
+                    videos = trainer.generate(min(self.num_samples, 4), seed=self.seed,
+                                              num_frames=self.num_frames)
+                    summaries.video_summary("rollouts", videos, step, columns=4)
 
     def on_train_end(self, logs=None):
         self._writer.flush()

@@ -217,9 +217,11 @@ def train_run(
     clips = config.clip_len if config.mode == "video" else None
     dataset = folder.dataset(config.batch_size, clip_len=clips, seed=config.seed)
     cbs = [
-        callbacks_lib.ProgressLogger(every=config.log_every * 10, quiet=quiet),
+        callbacks_lib.ProgressLogger(every=config.log_every * 10, quiet=quiet, clip_len=clips or 1),
         callbacks_lib.TensorBoardLogger(
-            os.path.join(run_dir, "logs"), config.log_every, config.sample_every
+            os.path.join(run_dir, "logs"), config.log_every, config.sample_every,
+            num_frames=config.num_frames if config.mode == "video" else None,
+            hparams=dataclasses.asdict(config),
         ),
         callbacks_lib.SampleWriter(
             os.path.join(run_dir, "samples"),

@@ -54,3 +54,66 @@ def test_progress_line_smooths_losses_and_names_the_phase():
     assert "d 0.333" in text or "d 0.667" in text  # averaged, not the last value (0 or 1)
     assert "g 1.000" in text and "t_real 0.500" in text and "ETA" in text
     assert len(text.split("[")[1].split("]")[0]) == 24
+
+
+class _Terminal:
+    def __init__(self, tty):
+        self.text, self.tty = "", tty
+
+    def write(self, text):
+        self.text += text
+
+    def flush(self):
+        pass
+
+    def isatty(self):
+        return self.tty
+
+
+class _Model:  # what ProgressLogger reads of a Trainer
+    def __init__(self):
+        import numpy as np
+
+        self.frame_steps, self.step = 2, np.int64(0)
+
+
+def _drive(logger, steps):
+    class Step:  # `int(trainer.step.numpy())`
+        def __init__(self, value):
+            self.value = value
+
+        def numpy(self):
+            return self.value
+
+    model = _Model()
+    model.step = Step(0)
+    logger.set_model(model)
+    logger.set_params({"total_steps": steps})
+    logger.on_train_begin()
+    for step in range(1, steps + 1):
+        model.step = Step(step)
+        logger.on_train_batch_end(step - 1, {"d_loss": 1.0, "g_loss": 2.0})
+    logger.on_train_end()
+
+
+def test_progress_logger_redraws_one_line_on_a_terminal():
+    from keras_vidgan.callbacks import ProgressLogger
+
+    terminal = _Terminal(tty=True)
+    _drive(ProgressLogger(stream=terminal, clip_len=4, refresh=0.0), 5)
+    assert terminal.text.count("\r") == 5 and terminal.text.endswith("\n")
+    last = terminal.text.rsplit("\r", 1)[1]
+    assert last.startswith("video   5/5 [") and "d 1.000" in last and "g 2.000" in last
+
+
+def test_progress_logger_prints_lines_to_a_log_file_and_in_quiet_mode():
+    from keras_vidgan.callbacks import ProgressLogger
+
+    log = _Terminal(tty=False)
+    _drive(ProgressLogger(stream=log, log_seconds=3600), 5)  # not a terminal: first and last
+    assert "\r" not in log.text
+    assert [line.split()[:2] for line in log.text.splitlines()] == [["warm-up", "1/5"], ["video", "5/5"]]
+    quiet = _Terminal(tty=True)
+    _drive(ProgressLogger(stream=quiet, quiet=True, every=2), 5)
+    assert [line.split()[1] for line in quiet.text.splitlines()] == ["2/5", "4/5", "5/5"]
+    assert quiet.text.startswith("warm-up 2/5")

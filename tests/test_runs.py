@@ -2,6 +2,7 @@
 
 import glob
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -71,10 +72,11 @@ def test_sigterm_saves_a_checkpoint_and_exits_130(demo_dir, tmp_path):
     # was not enough on a loaded machine (SIGTERM before step 1: ckpt-0).
     timer = threading.Timer(300, proc.kill)  # a hung run fails the test, not CI
     timer.start()
-    line = ""
-    while not line.startswith("step ") and proc.poll() is None:
+    line, progress = "", None
+    while progress is None and proc.poll() is None:  # "train   100/100000 [...] ..."
         line = proc.stdout.readline()
-    reached = int(line.split()[1]) if line else 0
+        progress = re.match(r"^(?:train|warm-up|video) +(\d+)/\d+ \[", line)
+    reached = int(progress.group(1)) if progress else 0
     proc.send_signal(signal.SIGTERM)
     _, stderr = proc.communicate(timeout=120)
     timer.cancel()
@@ -151,12 +153,16 @@ def test_tensorboard_scalars_and_samples(demo_dir, tmp_path):
     run = tmp_path / "run"
     runs.train_run(_config(demo_dir, mode="video", steps=4, log_every=2, sample_every=2,
                            num_frames=3), str(run), quiet=True, log=lambda s: None, cache_dir=False)
-    tags = set()
+    tags, plugins = set(), {}
     for path in glob.glob(str(run / "logs" / "events.*")):
         for event in tf.compat.v1.train.summary_iterator(path):
             tags.update(v.tag for v in event.summary.value)
+            plugins.update({v.tag: v.metadata.plugin_data.plugin_name for v in event.summary.value})
     assert {"d_loss", "g_loss", "d_real", "d_fake", "d_grad_norm", "g_grad_norm",
             "steps_per_second", "t_real", "t_fake", "samples"} <= tags
+    # each critic's losses under their own tags, rollouts that play, the settings as hparams
+    assert {"d_loss_frame", "d_loss_temporal", "g_loss_frame", "g_loss_temporal"} <= tags
+    assert plugins.get("rollouts") == "images" and "hparams" in plugins.values()
     names = sorted(os.listdir(run / "samples"))
     assert {"step_0000002.png", "step_0000002.gif", "step_0000004.png", "progress.gif"} <= set(names)
 
