@@ -77,6 +77,9 @@ def _add_train(sub):
     p.add_argument("--cache-dir", help="frame cache folder (default ~/.cache/keras_vidgan/frames)")
     p.add_argument("--no-cache", action="store_true", help="decode the videos without a cache")
     p.add_argument("--quiet", action="store_true", help="log lines instead of a progress bar")
+    p.add_argument("--restart", action="store_true", help="train RUN_DIR anew from step 0, "
+                   "deleting its checkpoints (its config.json, updated by the flags given, is "
+                   "used when readable); without it a run with checkpoints is only resumed")
     p.add_argument("--distribute", choices=("none", "mirrored", "multiworker"), default="none",
                    help="tf.distribute strategy: all local GPUs (mirrored), or several machines "
                    "described by TF_CONFIG (multiworker); --batch-size is the global batch")
@@ -101,23 +104,34 @@ def _train(args):
 
     fields = {f.name for f in dataclasses.fields(config_lib.RunConfig)}
     given = {k: v for k, v in vars(args).items() if k in fields and v is not None and k != "steps"}
-    resuming = os.path.exists(os.path.join(args.out, config_lib.CONFIG_NAME))
-    if not resuming and not args.data:
-        raise ValueError("Expected --data DIR for a new run (a folder of videos).")
-    if resuming and given:
-        saved = config_lib.RunConfig.load(args.out)
-        clash = {k: v for k, v in given.items() if getattr(saved, k) != v}
-        if clash:
-            raise ValueError(
-                f"{args.out} is an existing run with other settings ({clash}); "
-                "use a new --out folder, or leave these flags out to resume."
-            )
-    config = config_lib.RunConfig(**given)
+    if given.get("data"):
+        given["data"] = os.path.abspath(given["data"])  # resumes from any folder
+    has_config = os.path.exists(os.path.join(args.out, config_lib.CONFIG_NAME))
+    if args.restart:
+        base = config_lib.RunConfig()
+        if has_config and "data" not in given:
+            base = config_lib.RunConfig.load(args.out)  # damaged: name it, ask for flags
+        config = base.replace(**given)
+        if not config.data:
+            raise ValueError("Expected --data DIR with --restart (a folder of videos).")
+    else:
+        if not has_config and not args.data:
+            raise ValueError("Expected --data DIR for a new run (a folder of videos).")
+        if has_config and given:
+            saved = config_lib.RunConfig.load(args.out)
+            clash = {k: v for k, v in given.items() if getattr(saved, k) != v}
+            if clash:
+                raise ValueError(
+                    f"{args.out} is an existing run with other settings ({clash}); "
+                    "use a new --out folder, leave these flags out to resume, or pass "
+                    "--restart to train it anew."
+                )
+        config = config_lib.RunConfig(**given)
     print(f"keras-vidgan: run folder {os.path.abspath(args.out)}")
     cache = False if args.no_cache else args.cache_dir
     trainer, history = runs.train_run(
         config, args.out, steps=args.steps, quiet=args.quiet, cache_dir=cache,
-        strategy=_strategy(args.distribute),
+        strategy=_strategy(args.distribute), restart=args.restart,
     )
     print(f"keras-vidgan: trained to step {int(trainer.step.numpy())}; "
           f"checkpoints in {os.path.abspath(os.path.join(args.out, 'checkpoints'))}")
@@ -293,9 +307,33 @@ def build_parser():
     return parser
 
 
+def _one_line(text, limit=600):
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit] + " ..."
+
+
+def _tf_error_line(err):
+    """One line for a TensorFlow file error a user can cause, or None (a bug: re-raise)."""
+    tf = sys.modules.get("tensorflow")
+    if tf is None or not isinstance(err, tf.errors.OpError):
+        return None
+    text = _one_line(err.message if hasattr(err, "message") else err)
+    if "No space left on device" in text or "Disk quota exceeded" in text:
+        return f"no space left on the device ({text}); free some space and run again " \
+            "(finished checkpoints and exports are kept)"
+    if isinstance(err, tf.errors.PermissionDeniedError) or "Permission denied" in text:
+        return f"permission denied ({text}); check the owner and mode of that path"
+    if isinstance(err, tf.errors.DataLossError):
+        return f"a file is damaged ({text})"
+    if isinstance(err, (tf.errors.NotFoundError, tf.errors.FailedPreconditionError)):
+        return text
+    return None
+
+
 def main(argv=None):
     """Entry point of `keras-vidgan`; returns the exit code."""
     args = build_parser().parse_args(argv)
+    from keras_vidgan import _files
     from keras_vidgan.trainer import NonFiniteError
 
     try:
@@ -304,11 +342,20 @@ def main(argv=None):
         print(f"keras-vidgan: training stopped: {err}", file=sys.stderr)
         return 1
     except (ValueError, FileNotFoundError, FileExistsError, RuntimeError) as err:
-        print(f"keras-vidgan: error: {err}", file=sys.stderr)
+        print(f"keras-vidgan: error: {_one_line(err)}", file=sys.stderr)
+        return 2
+    except OSError as err:  # disk full, permission denied, a symlink loop, ...
+        print(f"keras-vidgan: error: {_files.describe_os_error(err)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("keras-vidgan: interrupted; the last checkpoint is saved.", file=sys.stderr)
         return 130
+    except Exception as err:
+        line = _tf_error_line(err)
+        if line is None:
+            raise
+        print(f"keras-vidgan: error: {line}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -8,10 +8,11 @@ never leaves this module.
 
 import contextlib
 import os
-import tempfile
 
 import cv2
 import numpy as np
+
+from keras_vidgan import _files
 
 __all__ = [
     "to_uint8",
@@ -152,13 +153,8 @@ def to_rgb(frame):
 
 
 def _atomic_target(path):
-    """A temporary path beside `path` with the same extension."""
-    folder = os.path.dirname(os.path.abspath(path)) or "."
-    os.makedirs(folder, exist_ok=True)
-    suffix = os.path.splitext(path)[1]
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=folder)
-    os.close(fd)
-    return tmp
+    """A temporary path beside `path` with the same extension (`_files.publish` it)."""
+    return _files.temp_path(path)
 
 
 def _video_uint8(frames):
@@ -217,7 +213,7 @@ def write_video(path, frames, fps=8.0):
         for frame in frames:
             writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
         writer.release()
-        os.replace(tmp, path)
+        _files.publish(tmp, path)  # with the umask's mode, not mkstemp's 0600
     finally:
         writer.release()
         if os.path.exists(tmp):
@@ -250,7 +246,7 @@ def write_gif(path, frames, fps=8.0):
             duration=max(int(round(1000.0 / fps)), 20),
             loop=0,
         )
-        os.replace(tmp, path)
+        _files.publish(tmp, path)  # with the umask's mode, not mkstemp's 0600
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
@@ -286,7 +282,7 @@ def save_grid(path, frames, columns=None):
     try:
         if not cv2.imwrite(tmp, cv2.cvtColor(grid(frames, columns), cv2.COLOR_RGB2BGR)):
             raise ValueError(f"OpenCV could not write an image to {path!r}")
-        os.replace(tmp, path)
+        _files.publish(tmp, path)  # with the umask's mode, not mkstemp's 0600
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
