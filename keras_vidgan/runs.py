@@ -70,9 +70,11 @@ def checkpoint_steps(run_dir):
 def checkpoint_damage(prefix):
     """Why the checkpoint `prefix` cannot be restored (every tensor is read), or None."""
     try:
-        reader = tf.train.load_checkpoint(prefix)
-        for name in reader.get_variable_to_shape_map():
-            reader.get_tensor(name)
+        dtypes = tf.train.load_checkpoint(prefix).get_variable_to_dtype_map()
+        names = sorted(dtypes)
+        # RestoreV2 reads (and checksums) every tensor, the data position's variant too.
+        tf.raw_ops.RestoreV2(prefix=prefix, tensor_names=names, shape_and_slices=[""] * len(names),
+                             dtypes=[dtypes[n] for n in names])
     except (tf.errors.OpError, ValueError, OSError) as err:
         return str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
     return None
