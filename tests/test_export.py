@@ -228,7 +228,7 @@ def test_export_version_has_the_umasks_modes(frame_models, tmp_path, umask):
     finally:
         os.umask(old)
     want_dir, want_file = 0o777 & ~umask, 0o666 & ~umask
-    for root, dirs, files in os.walk(path):
+    for root, _dirs, files in os.walk(path):
         assert os.stat(root).st_mode & 0o777 == want_dir, root
         for name in files:
             assert os.stat(os.path.join(root, name)).st_mode & 0o777 == want_file, name
