@@ -109,8 +109,12 @@ def _train(args):
     has_config = os.path.exists(os.path.join(args.out, config_lib.CONFIG_NAME))
     if args.restart:
         base = config_lib.RunConfig()
-        if has_config and "data" not in given:
-            base = config_lib.RunConfig.load(args.out)  # damaged: name it, ask for flags
+        if has_config:
+            try:
+                base = config_lib.RunConfig.load(args.out)  # the run's settings, then the flags
+            except ValueError:
+                if "data" not in given:
+                    raise  # damaged: name it; with --data and flags the run starts anew
         config = base.replace(**given)
         if not config.data:
             raise ValueError("Expected --data DIR with --restart (a folder of videos).")

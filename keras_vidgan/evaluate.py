@@ -756,7 +756,9 @@ def run_command(args):
         results = evaluate_export(args.export, **kwargs)
     print(format_results(results))
     if args.json:
-        with open(args.json, "w") as f:
+        from keras_vidgan import _files
+
+        with _files.atomic_write(args.json) as f:
             json.dump(results, f, indent=2, sort_keys=True)
         print(f"keras-vidgan: wrote {os.path.abspath(args.json)}")
     return 0
