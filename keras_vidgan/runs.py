@@ -6,6 +6,7 @@ config and newest intact checkpoint are restored and training goes on to
 that holds checkpoints never starts over from step 0 unless asked (`restart`).
 """
 
+import contextlib
 import glob
 import os
 import re
@@ -19,7 +20,7 @@ from keras_vidgan import _files
 from keras_vidgan import callbacks as callbacks_lib
 from keras_vidgan import config as config_lib
 from keras_vidgan import data as data_lib
-from keras_vidgan.trainer import Trainer, adam
+from keras_vidgan.trainer import Trainer, _is_chief, adam
 
 __all__ = [
     "load_data", "make_trainer", "load_trainer", "train_run", "newest_intact_checkpoint",
@@ -277,7 +278,12 @@ def train_run(
         RunError: for a run that cannot be resumed as asked (see the message).
         FolderBusyError: if another process owns `run_dir`.
     """
-    with _files.folder_lock(run_dir, "train"):
+    # A multi-worker run's other workers do not own the folder (the chief keeps the
+    # checkpoints; on one machine they may share --out).
+    owner = strategy is None or _is_chief(strategy)
+    with _files.folder_lock(run_dir, "train") if owner else contextlib.nullcontext():
+        if owner:
+            remove_leftovers(run_dir, log)
         return _train_locked(config, run_dir, steps, quiet, log, cache_dir, strategy, restart)
 
 
@@ -302,7 +308,6 @@ def _resume_point(config, run_dir, log, restart):
 
 
 def _train_locked(config, run_dir, steps, quiet, log, cache_dir, strategy, restart):
-    remove_leftovers(run_dir, log)
     config, newest = _resume_point(config, run_dir, log, restart)
     reached = int(newest.rsplit("-", 1)[1]) if newest else 0
     if steps is not None:
