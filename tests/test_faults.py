@@ -419,3 +419,14 @@ def test_kill_9_at_a_random_moment_of_export(base_run, base_export, tmp_path, se
     export.remove_leftovers(str(base))  # what the next export does first, under its lock
     assert [p for p in sorted(os.listdir(base)) if not p[0].isdigit()] == []
     assert _digest(str(base / "1")) == first
+
+
+def test_generate_and_export_skip_a_damaged_newest_checkpoint_saying_so(run, tmp_path, capfd):
+    (data,) = [p for p in (run / "checkpoints").iterdir() if p.name.startswith("ckpt-10.data")]
+    data.write_bytes(data.read_bytes()[:100])
+    before = _digest(str(run))
+    assert cli.main(["generate", "--run", str(run), "--out", str(tmp_path / "g.png")]) == 0
+    captured = capfd.readouterr()
+    assert "checkpoint ckpt-10 is damaged" in captured.err and "using ckpt-5" in captured.err
+    assert (tmp_path / "g.png").exists()
+    assert _digest(str(run)) == before  # a reader changes nothing in the run folder
