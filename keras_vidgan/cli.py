@@ -9,7 +9,8 @@
     keras-vidgan evaluate --run RUN_DIR | --export EXPORT_DIR --data DIR
     keras-vidgan config
 
-Errors print one line and exit with 2 (bad input) or 1 (training failed).
+Errors print one line and exit with 2 (bad input, a full disk, a busy or damaged run
+folder), 1 (training diverged) or 130 (interrupted); see README, What is guaranteed.
 """
 
 import argparse
