@@ -291,20 +291,16 @@ def _resume_point(config, run_dir, log, restart):
     """`(config, newest checkpoint or None)` of a run about to train."""
     has_config = os.path.exists(os.path.join(run_dir, config_lib.CONFIG_NAME))
     if restart:
-        if os.path.isdir(_ckpt_dir(run_dir)):
-            shutil.rmtree(_ckpt_dir(run_dir))
-            log(f"Restarting the run in {run_dir} from step 0 (its checkpoints were deleted).")
-        return config, None
+        return config, None  # the checkpoints go once the new config and data are good
     if has_config:
         config = config_lib.RunConfig.load(run_dir)
         log(f"Resuming the run in {run_dir} (its config.json is used).")
-    newest = prepare_checkpoints(run_dir, log)
-    if newest is not None and not has_config:
+    elif checkpoint_steps(run_dir):
         raise RunError(
             f"{run_dir} holds checkpoints but no {config_lib.CONFIG_NAME}; restore that file "
             "to resume, or pass --restart (with the run's flags) to train anew from step 0"
         )
-    return config, newest
+    return config, prepare_checkpoints(run_dir, log)
 
 
 def _train_locked(config, run_dir, steps, quiet, log, cache_dir, strategy, restart):
@@ -321,6 +317,9 @@ def _train_locked(config, run_dir, steps, quiet, log, cache_dir, strategy, resta
     folder = load_data(config, cache_dir)
     clip_len = config.clip_len if config.mode == "video" else 1
     log(folder.summary(clip_len))
+    if restart and os.path.isdir(_ckpt_dir(run_dir)):
+        shutil.rmtree(_ckpt_dir(run_dir))
+        log(f"Restarting the run in {run_dir} from step 0 (its checkpoints were deleted).")
     config.save(run_dir)
     trainer = make_trainer(config, run_dir, strategy)
     start = _restore(trainer, newest) if newest else 0
