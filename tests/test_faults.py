@@ -212,7 +212,9 @@ def test_leftovers_of_a_crash_are_removed_and_nothing_else(run, capfd):
 
 @contextlib.contextmanager
 def _other_process_holds(folder, what):
-    code = ("import sys, time; from keras_vidgan import _files\n"
+    code = ("import importlib.util, time\n"  # _files alone: no TensorFlow to import
+            f"spec = importlib.util.spec_from_file_location('f', {_files.__file__!r})\n"
+            "_files = importlib.util.module_from_spec(spec); spec.loader.exec_module(_files)\n"
             f"with _files.folder_lock({str(folder)!r}, {what!r}):\n"
             "    print('locked', flush=True); time.sleep(60)\n")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
