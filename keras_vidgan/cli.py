@@ -11,8 +11,8 @@
     keras-vidgan config
 
 The `train` flags are generated from `RunConfig`'s fields (`keras_vidgan.config`).
-Errors print one line and exit with 2 (bad input), 1 (training diverged) or 130
-(interrupted).
+Errors print one line and exit with 2 (bad input, a full disk, a busy or damaged run
+folder), 1 (training diverged) or 130 (interrupted); see README, What is guaranteed.
 """
 
 import argparse
@@ -84,6 +84,9 @@ def _add_train(sub):
     p.add_argument("--cache-dir", help="frame cache folder (default ~/.cache/keras_vidgan/frames)")
     p.add_argument("--no-cache", action="store_true", help="decode the videos without a cache")
     p.add_argument("--quiet", action="store_true", help="log lines instead of a progress bar")
+    p.add_argument("--restart", action="store_true", help="train RUN_DIR anew from step 0, "
+                   "deleting its checkpoints (its config.json, updated by the flags given, is "
+                   "used when readable); without it a run with checkpoints is only resumed")
     p.add_argument("--distribute", choices=("none", "mirrored", "multiworker"), default="none",
                    help="tf.distribute strategy: all local GPUs (mirrored), or several machines "
                    "described by TF_CONFIG (multiworker); --batch-size is the global batch")
@@ -108,12 +111,13 @@ def _train(args):
     flags = {f.name: getattr(args, f.name) for f in dataclasses.fields(RunConfig)}
     given = presets.apply_preset(args.preset, flags)  # the preset, then the flags
     base = RunConfig.from_file(args.config) if args.config else None
-    config, _ = runs.resolve_config(args.out, base, given, steps=given.get("steps"))
+    config, _ = runs.resolve_config(args.out, base, given, steps=given.get("steps"),
+                                    restart=args.restart)
     print(f"keras-vidgan: run folder {os.path.abspath(args.out)}")
     cache = False if args.no_cache else args.cache_dir
     trainer, _ = runs.train_run(
         config, args.out, steps=given.get("steps"), quiet=args.quiet, cache_dir=cache,
-        strategy=_strategy(args.distribute),
+        strategy=_strategy(args.distribute), restart=args.restart,
     )
     print(f"keras-vidgan: trained to step {int(trainer.step.numpy())}; "
           f"checkpoints in {os.path.abspath(os.path.join(args.out, 'checkpoints'))}")
@@ -340,7 +344,9 @@ def _evaluate(args):
         results = scoring.evaluate_export(args.export, **kwargs)
     print(evaluate.format_results(results))
     if args.json:
-        with open(args.json, "w") as f:
+        from keras_vidgan import _files
+
+        with _files.atomic_write(args.json) as f:
             json.dump(results, f, indent=2, sort_keys=True)
         print(f"keras-vidgan: wrote {os.path.abspath(args.json)}")
     return 0
@@ -400,9 +406,34 @@ def _import_tensorflow(verbose):
         os.close(devnull)
 
 
+def _one_line(text, limit=600):
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit] + " ..."
+
+
+def _tf_error_line(err):
+    """One line for a TensorFlow file error a user can cause, or None (a bug: re-raise)."""
+    tf = sys.modules.get("tensorflow")
+    if tf is None or not isinstance(err, tf.errors.OpError):
+        return None
+    text = _one_line(err.message if hasattr(err, "message") else err)
+    if "No space left on device" in text or "Disk quota exceeded" in text:
+        return f"no space left on the device ({text}); free some space and run again " \
+            "(finished checkpoints and exports are kept)"
+    if isinstance(err, tf.errors.PermissionDeniedError) or "Permission denied" in text:
+        return f"permission denied ({text}); check the owner and mode of that path"
+    if isinstance(err, tf.errors.DataLossError):
+        return f"a file is damaged ({text})"
+    if isinstance(err, (tf.errors.NotFoundError, tf.errors.FailedPreconditionError)):
+        return text
+    return None
+
+
 def main(argv=None):
     """Entry point of `keras-vidgan`; returns the exit code."""
     args = build_parser().parse_args(argv)
+    from keras_vidgan import _files
+
     try:
         if getattr(args, "tensorflow", True):
             _import_tensorflow(args.verbose)
@@ -412,11 +443,20 @@ def main(argv=None):
         if trainer is not None and isinstance(err, trainer.NonFiniteError):
             print(f"keras-vidgan: training stopped: {err}", file=sys.stderr)
             return 1
-        print(f"keras-vidgan: error: {err}", file=sys.stderr)
+        print(f"keras-vidgan: error: {_one_line(err)}", file=sys.stderr)
+        return 2
+    except OSError as err:  # disk full, permission denied, a symlink loop, ...
+        print(f"keras-vidgan: error: {_files.describe_os_error(err)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("keras-vidgan: interrupted; the last checkpoint is saved.", file=sys.stderr)
         return 130
+    except Exception as err:
+        line = _tf_error_line(err)
+        if line is None:
+            raise
+        print(f"keras-vidgan: error: {line}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -9,9 +9,13 @@ This module imports no TensorFlow, so that `keras-vidgan --help` answers at once
 
 import dataclasses
 import json
+import math
 import os
 
-__all__ = ["RunConfig", "PRECISIONS", "MODES", "LOSSES", "RESIDUALS", "RESIZES", "CONFIG_NAME"]
+from keras_vidgan import _files
+
+__all__ = ["RunConfig", "PRECISIONS", "MODES", "LOSSES", "RESIDUALS", "RESIZES", "CONFIG_NAME",
+           "BOUNDS"]
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 MODES = ("frame", "video")
@@ -21,6 +25,55 @@ LOSSES = ("bce", "lsgan")
 RESIDUALS = ("add", "advect")
 RESIZES = ("crop", "letterbox")
 CONFIG_NAME = "config.json"
+_MAX_STEPS = 10**9
+
+# Bounds of the numeric fields of `RunConfig`, inclusive (`validate`): `(low, high)`,
+# or `(low, high, False)` where `high` itself is excluded. Documented caps: a frame
+# size of 512, batches of 1024, clips of 64 and videos of 1024 frames.
+BOUNDS = {
+    "frame_size": (16, 512),
+    "z_dim": (1, 4096),
+    "g_filters": (1, 1024),
+    "d_filters": (1, 1024),
+    "g_ema": (0.0, 1.0, False),
+    "learning_rate": (1e-8, 1.0),
+    "beta_1": (0.0, 1.0, False),
+    "batch_size": (1, 1024),
+    "steps": (0, _MAX_STEPS),
+    "frame_steps": (0, _MAX_STEPS),
+    "clip_len": (1, 64),
+    "num_frames": (1, 1024),
+    "frame_step": (1, 1000),
+    "fps": (0.0, 1000.0),
+    "frame_weight": (0.0, 1000.0),
+    "temporal_weight": (0.0, 1000.0),
+    "seed": (0, 2**31 - 1),
+    "checkpoint_every": (1, _MAX_STEPS),
+    "sample_every": (0, _MAX_STEPS),
+    "log_every": (1, _MAX_STEPS),
+    "eval_every": (0, _MAX_STEPS),
+}
+
+
+def _field_problem(field, value):
+    """What is wrong with `value` for the dataclass `field` (None if nothing)."""
+    kind = field.type
+    name = f"{field.name} (--{field.name.replace('_', '-')})"
+    if kind is bool:
+        return None if isinstance(value, bool) else f"{name} must be true or false, received: {value!r}"
+    if kind is str:
+        return None if isinstance(value, str) else f"{name} must be a string, received: {value!r}"
+    if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+        return f"{name} must be an integer, received: {value!r}"
+    if kind is float and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        return f"{name} must be a number, received: {value!r}"
+    if not math.isfinite(value):
+        return f"{name} must be finite, received: {value!r}"
+    low, high, *closed = BOUNDS.get(field.name, (-math.inf, math.inf))
+    top = "]" if not closed or closed[0] else ")"
+    if value < low or value > high or (top == ")" and value >= high):
+        return f"{name} must be in [{low}, {high}{top}, received: {value!r}"
+    return None
 
 
 def _setting(default, help, choices=None, **bounds):
@@ -116,19 +169,25 @@ class RunConfig:
                                "I3D weights, else frame FD) into TensorBoard; 0: off")
 
     def validate(self):
-        """Raises ValueError naming the first bad setting."""
+        """Checks every field's type, finiteness and range (`BOUNDS`) and the choices.
+
+        Runs before any model is built, so that a bad flag or a hand-edited
+        config.json never allocates (a frame size of 65536 would).
+
+        Raises:
+            ValueError: naming the first bad field, its bounds and the value.
+        """
+        for field in dataclasses.fields(self):
+            problem = _field_problem(field, getattr(self, field.name))
+            if problem:
+                raise ValueError(f"Invalid run config: {problem}")
         checks = [
             (self.mode in MODES, "mode must be 'frame' or 'video'"),
-            (self.frame_size >= 16 and not self.frame_size & (self.frame_size - 1),
-             "frame_size must be a power of two >= 16"),
+            (not self.frame_size & (self.frame_size - 1), "frame_size must be a power of two"),
             (self.loss in LOSSES, "loss must be 'bce' or 'lsgan'"),
             (self.precision in PRECISIONS, f"precision must be one of {PRECISIONS}"),
-            (self.batch_size >= 1 and self.steps >= 0 and self.z_dim >= 1,
-             "batch_size and z_dim must be >= 1 and steps >= 0"),
-            (self.frame_steps >= 0, "frame_steps must be >= 0"),
-            (0.0 <= self.g_ema < 1.0, "g_ema must be in [0, 1) (0: no average, e.g. 0.999)"),
-            (self.clip_len >= 2 or self.mode == "frame", "clip_len must be >= 2"),
-            (self.num_frames >= 1, "num_frames must be >= 1"),
+            (self.resize in RESIZES, "resize must be 'crop' or 'letterbox'"),
+            (self.clip_len >= 2 or self.mode == "frame", "clip_len must be >= 2 in video mode"),
             (self.residual in RESIDUALS, f"residual must be one of {RESIDUALS}"),
         ]
         from keras_vidgan import augment  # TensorFlow: only when a run is checked
@@ -143,21 +202,28 @@ class RunConfig:
         return self
 
     def save(self, run_dir):
-        """Writes `run_dir/config.json` atomically; returns its path."""
+        """Writes `run_dir/config.json` atomically; returns its path.
+
+        `data` is stored as an absolute path, so the run resumes from any folder.
+        """
         os.makedirs(run_dir, exist_ok=True)
         path = os.path.join(run_dir, CONFIG_NAME)
-        tmp = path + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(dataclasses.asdict(self), f, indent=2, sort_keys=True)
-        os.replace(tmp, path)
+        values = dataclasses.asdict(self)
+        if values["data"]:
+            values["data"] = os.path.abspath(values["data"])
+        with _files.atomic_write(path) as f:
+            json.dump(values, f, indent=2, sort_keys=True)
         return path
 
     @classmethod
     def load(cls, run_dir):
-        """Reads `run_dir/config.json`.
+        """Reads and validates `run_dir/config.json`.
+
+        A relative `data` is taken relative to the run folder.
 
         Raises:
             FileNotFoundError: if `run_dir` holds no run.
+            ValueError: if the file is damaged or a value is out of bounds.
         """
         path = os.path.join(run_dir, CONFIG_NAME)
         if not os.path.exists(path):
@@ -165,10 +231,26 @@ class RunConfig:
                 f"Expected a run folder with {CONFIG_NAME}, received: {run_dir!r}; "
                 "train one with `keras-vidgan train --data DIR --out RUN_DIR`."
             )
-        with open(path) as f:
-            values = json.load(f)
+        fix = ("restore the file, or start the run over with `train --restart` "
+               "and its flags")
+        with open(path, "rb") as f:
+            raw = f.read()
+        try:
+            values = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise ValueError(f"{path} is damaged (not JSON: {err}); {fix}") from None
+        if not isinstance(values, dict):
+            raise ValueError(f"{path} is damaged (not a JSON object); {fix}")
         known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in known}).validate()
+        values = {k: v for k, v in values.items() if k in known}
+        data = values.get("data")
+        if isinstance(data, str) and data and not os.path.isabs(data):
+            beside = os.path.join(os.path.abspath(run_dir), data)
+            values["data"] = beside if os.path.exists(beside) else os.path.abspath(data)
+        try:
+            return cls(**values).validate()
+        except ValueError as err:
+            raise ValueError(f"{path}: {err}; {fix}") from None
 
     @classmethod
     def from_file(cls, path):

@@ -21,10 +21,12 @@ times and by the settings, so a second run decodes nothing.
 
 import concurrent.futures
 import dataclasses
+import errno
 import hashlib
 import json
 import math
 import os
+import sys
 
 import cv2
 import numpy as np
@@ -38,6 +40,7 @@ __all__ = [
     "VideoFolder",
     "NoUsableVideosError",
     "find_videos",
+    "scan_videos",
     "load_video_folder",
     "make_demo_videos",
     "preprocess_frame",
@@ -90,8 +93,8 @@ class VideoEntry:
 def find_videos(folder):
     """Lists video files below `folder`, recursively, in a stable order.
 
-    Extensions are matched case-insensitively against `VIDEO_EXTENSIONS`; symbolic
-    links to folders are followed, each real folder visited once (no loops).
+    Extensions are matched case-insensitively against `VIDEO_EXTENSIONS`; see
+    `scan_videos` for links and what is skipped.
 
     Args:
         folder: str or path-like. Folder to scan.
@@ -102,23 +105,88 @@ def find_videos(folder):
     Raises:
         FileNotFoundError: if `folder` is not a directory.
     """
+    return scan_videos(folder)[0]
+
+
+def scan_videos(folder):
+    """Video files below `folder`, and every folder or file skipped with its reason.
+
+    The scan stays inside `folder` and visits each real file and folder once: a
+    link to a folder is followed when it points inside `folder` to a folder not yet
+    scanned; links out of it (e.g. to `..`), dangling links, link loops, hidden
+    folders and folders that cannot be listed are skipped. Files of other
+    extensions are not candidates (not listed).
+
+    Returns:
+        `(paths, skipped)`: sorted video paths (str), and `[(path relative to
+        folder, reason)]`.
+
+    Raises:
+        FileNotFoundError: if `folder` is not a directory.
+    """
     folder = os.fspath(folder)
     if not os.path.isdir(folder):
         raise FileNotFoundError(
             f"Expected a folder of videos, received: {folder!r} (not a directory)"
         )
-    found, seen = [], set()
-    for root, dirs, files in os.walk(folder, followlinks=True):
-        real = os.path.realpath(root)
+    top = os.path.realpath(folder)
+    found, skipped, seen = [], [], set()
+    pending = [folder]
+    while pending:
+        current = pending.pop()
+        real = os.path.realpath(current)
+        rel = os.path.relpath(current, folder)
+        if real != top and not real.startswith(top + os.sep):
+            skipped.append((rel, f"link to a folder outside the data folder ({real})"))
+            continue
         if real in seen:
-            dirs[:] = []
+            skipped.append((rel, "link to a folder scanned already (each folder is read once)"))
             continue
         seen.add(real)
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in files:
-            if os.path.splitext(name)[1].lower() in VIDEO_EXTENSIONS:
-                found.append(os.path.join(root, name))
-    return sorted(found)
+        try:
+            entries = sorted(os.scandir(current), key=lambda e: e.name)
+        except OSError as err:
+            skipped.append((rel, f"cannot list the folder: {_files.describe_os_error(err)}"))
+            continue
+        subfolders = []
+        for entry in entries:
+            reason, is_dir = _scan_entry(entry)
+            name = os.path.relpath(entry.path, folder)
+            if reason:
+                skipped.append((name, reason))
+            elif is_dir:
+                subfolders.append(entry.path)
+            elif os.path.splitext(entry.name)[1].lower() in VIDEO_EXTENSIONS:
+                target = os.path.realpath(entry.path)
+                if target in seen:
+                    skipped.append((name, "the same file as another one (a link)"))
+                else:
+                    seen.add(target)
+                    found.append(entry.path)
+        pending.extend(reversed(subfolders))
+    return sorted(found), sorted(skipped)
+
+
+def _scan_entry(entry):
+    """`(reason to skip or None, is a folder)` of one `os.DirEntry`."""
+    try:
+        is_dir = entry.is_dir()  # follows links
+        if not is_dir and not entry.is_file():
+            if not entry.is_symlink():
+                return None, False  # a socket, fifo...: not a candidate
+            os.stat(entry.path)  # raises for a dangling link or a loop
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            return "symbolic link loop", False
+        if err.errno == errno.ENOENT:
+            return f"dangling symbolic link (to {os.readlink(entry.path)!r})", False
+        return _files.describe_os_error(err), False
+    if is_dir and entry.name.startswith("."):
+        return "hidden folder", True
+    if not is_dir and not os.access(entry.path, os.R_OK):
+        if os.path.splitext(entry.name)[1].lower() in VIDEO_EXTENSIONS:
+            return "permission denied (cannot read the file)", False
+    return None, is_dir
 
 
 def _square_side(height, width, frame_size, resize):
@@ -228,14 +296,17 @@ class VideoFolder:
         starts: `np.ndarray` int64 of offsets, one per usable video plus the end.
         entries: list of `VideoEntry`, one per file found, used or skipped.
         from_cache: bool. Whether the frames came from the cache.
+        skipped: list of `(path, reason)`: folders and links the scan skipped
+            (see `scan_videos`).
     """
 
-    def __init__(self, folder, frames, starts, entries, from_cache=False):
+    def __init__(self, folder, frames, starts, entries, from_cache=False, skipped=()):
         self.folder = folder
         self.frames = frames
         self.starts = starts
         self.entries = entries
         self.from_cache = from_cache
+        self.skipped = list(skipped)
 
     @property
     def frame_size(self):
@@ -386,6 +457,9 @@ class VideoFolder:
                 f"{_shorten(e.path, 40):<40} {e.frames:>7} {size:>10} {e.fps:>6.1f} "
                 f"{e.duration:>6.1f} {e.clips(clip_len):>6}  {status}"
             )
+        for path, reason in self.skipped:
+            rows.append(f"{_shorten(path, 40):<40} {'':>7} {'':>10} {'':>6} {'':>6} {'':>6}  "
+                        f"skipped: {reason}")
         used = [e for e in self.entries if not e.skipped]
         rows.append("-" * len(header))
         rows.append(
@@ -394,6 +468,7 @@ class VideoFolder:
             f"{sum(e.clips(clip_len) for e in used)} clips of {clip_len} frames, "
             f"{sum(e.duration for e in used):.1f} s at {self.frame_size}x{self.frame_size}"
             + (" (from cache)" if self.from_cache else "")
+            + (f"; {len(self.skipped)} other path(s) skipped by the scan" if self.skipped else "")
         )
         return "\n".join(rows)
 
@@ -476,23 +551,46 @@ def load_video_folder(
             f"frame_step={frame_step}, frame_size={frame_size}, min_frames={min_frames}"
         )
     folder = os.fspath(folder)
-    paths = find_videos(folder)
+    paths, skipped = scan_videos(folder)
     settings = _Settings(frame_size, frame_step, fps or 0.0, resize, max_frames or 0, min_frames)
     cache_path = None
     if cache_dir is not False and paths:
         cache_path = os.path.join(
             cache_dir or default_cache_dir(), _cache_key(folder, paths, settings) + ".npz"
         )
-        if os.path.exists(cache_path):
-            try:
-                return _check_usable(_load_cache(cache_path, folder), paths)
-            except (OSError, ValueError, KeyError):
-                pass  # an unreadable cache is rebuilt below
+        cached = _try_cache(cache_path, folder)
+        if cached is not None:
+            cached.skipped = skipped
+            return _check_usable(cached, paths)
     result = _decode_all(folder, paths, settings, workers)
+    result.skipped = skipped
     _check_usable(result, paths)
     if cache_path:
-        _save_cache(cache_path, result)
+        try:
+            _save_cache(cache_path, result)
+        except OSError as err:  # the cache is an optimisation: train on without it
+            _note(f"could not write the frame cache: {_files.describe_os_error(err)}; "
+                  "going on without it")
     return result
+
+
+def _note(message):
+    print(f"keras-vidgan: note: {message}", file=sys.stderr, flush=True)
+
+
+def _try_cache(cache_path, folder):
+    """The cached `VideoFolder`, or None (a damaged or unreadable cache is noted)."""
+    if not os.path.exists(cache_path):
+        return None
+    try:
+        return _load_cache(cache_path, folder)
+    except OSError as err:
+        reason = _files.describe_os_error(err)
+    except Exception as err:  # noqa: BLE001 (zipfile, EOF, pickle-free npz errors...)
+        reason = f"damaged: {type(err).__name__}: {err}"
+    _note(f"the frame cache {cache_path} is unreadable ({' '.join(reason.split())[:200]}); "
+          "rebuilding it")
+    return None
 
 
 def _decode_all(folder, paths, settings, workers):
@@ -520,6 +618,9 @@ def _check_usable(result, paths):
             + ", ".join(sorted(VIDEO_EXTENSIONS)[:8])
             + ", ...)"
         )
+        if result.skipped:
+            found += "; skipped by the scan: " + "; ".join(
+                f"{path}: {why}" for path, why in result.skipped[:5])
         raise NoUsableVideosError(
             f"No usable video in {result.folder!r}: {found}. "
             "Point --data at a folder of videos, or make one with "

@@ -29,7 +29,7 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
-from keras_vidgan import sampling
+from keras_vidgan import _files, sampling
 
 __all__ = ["export_saved_model", "export_keras", "next_version", "check_export", "WARMUP_FILE",
            "METADATA_FILE"]
@@ -56,52 +56,70 @@ def _from_uint8(x):
 
 
 class _Checks:
-    """In-graph input validation with messages a REST client can act on."""
+    """In-graph input validation with messages a REST client can act on.
+
+    Every message names the input and its expected shape. The rank is checked
+    first (the other checks index the shape), then size and batch; signatures take
+    inputs of any rank, so that a wrong rank reaches these checks too.
+    """
 
     def __init__(self, z_dim, frame_size, max_batch):
         self.z_dim, self.frame_size, self.max_batch = z_dim, frame_size, max_batch
 
-    def batch(self, x, name):
-        batch = tf.shape(x)[0]
-        return [
-            tf.debugging.assert_greater(batch, 0, message=f"{name}: empty batch"),
-            tf.debugging.assert_less_equal(
-                batch, self.max_batch,
-                message=f"{name}: batch larger than the cap of {self.max_batch}; split the request",
-            ),
-        ]
+    def _checked(self, x, name, expected, rank, tail):
+        """`x` after checks of its rank, its batch and its shape after the batch (`tail`)."""
+        want = f"{name} must have shape {expected}"
+        valid = tf.zeros([1] + list(tail), x.dtype)
+        x = _require(tf.equal(tf.rank(x), rank), x, valid, f"{want}: wrong rank (number of dimensions)")
+        shape = tf.shape(x)  # of the checked tensor: runs after the rank check
+        x = _require(shape[0] > 0, x, valid, f"{want}: empty batch")
+        x = _require(shape[0] <= self.max_batch, x, valid,
+                     f"{want}: batch larger than the cap of {self.max_batch}; split the request")
+        if tail:
+            wrong = "wrong size; resize first" if rank == 4 else "wrong length"
+            x = _require(tf.reduce_all(tf.equal(shape[1:], tail)), x, valid, f"{want}: {wrong}")
+        x.set_shape([None] + list(tail))  # static only (an EnsureShape could run first)
+        return x
 
     def noise(self, noise):
-        ops = self.batch(noise, "noise") + [
-            tf.debugging.assert_equal(
-                tf.rank(noise), 2, message=f"noise must have shape [batch, {self.z_dim}]"
-            ),
-            tf.debugging.assert_equal(
-                tf.shape(noise)[-1], self.z_dim,
-                message=f"noise must have shape [batch, {self.z_dim}]: wrong length",
-            ),
-            tf.debugging.assert_all_finite(noise, "noise contains NaN or Inf"),
-        ]
-        with tf.control_dependencies(ops):
-            return tf.identity(noise)
+        checked = self._checked(noise, "noise", f"[batch, {self.z_dim}]", 2, [self.z_dim])
+        return tf.debugging.assert_all_finite(
+            checked, f"noise must have shape [batch, {self.z_dim}]: contains NaN or Inf"
+        )
 
     def images(self, images, name):
         s = self.frame_size
-        ops = self.batch(images, name) + [
-            tf.debugging.assert_equal(
-                tf.rank(images), 4, message=f"{name} must have shape [batch, {s}, {s}, 3]"
-            ),
-            tf.debugging.assert_equal(
-                tf.shape(images)[1:], tf.constant([s, s, 3]),
-                message=f"{name} must have shape [batch, {s}, {s}, 3] (uint8 RGB); resize first",
-            ),
-        ]
-        with tf.control_dependencies(ops):
-            return _from_uint8(images)
+        checked = self._checked(images, name, f"[batch, {s}, {s}, 3] (uint8 RGB)", 4, [s, s, 3])
+        return _from_uint8(checked)
 
     def seeds(self, seeds):
-        with tf.control_dependencies(self.batch(seeds, "seeds")):
-            return tf.identity(seeds)
+        return self._checked(seeds, "seeds", "[batch] (int64)", 1, [])
+
+    def same_batch(self, image, noise):
+        """`(image, noise)` after checking that their batch sizes agree."""
+        message = (f"image [batch, {self.frame_size}, {self.frame_size}, 3] and noise "
+                   f"[batch, {self.z_dim}] must have the same batch size")
+        same = tf.equal(tf.shape(image)[0], tf.shape(noise)[0])
+        image = _require(same, image, image[:1], message)
+        noise = _require(same, noise, noise[:1], message)
+        image.set_shape([None, self.frame_size, self.frame_size, 3])
+        noise.set_shape([None, self.z_dim])
+        return image, noise
+
+
+def _require(ok, x, valid, message):
+    """`x`, or an InvalidArgument error with `message` when `ok` is False.
+
+    When `ok` is False the graph goes on with `valid` (a tensor of the expected
+    shape) while the assertion fails: a plain control dependency is not enough,
+    as Grappler lets later ops run on the bad input first (a MatMul or EnsureShape
+    then reported its own error instead of this message).
+    """
+    def fail():
+        with tf.control_dependencies([tf.debugging.Assert(False, [message])]):
+            return tf.identity(valid)
+
+    return tf.cond(ok, lambda: tf.identity(x), fail)
 
 
 def _seeded_noise(seeds, z_dim):
@@ -123,10 +141,11 @@ def _endpoints(models, z_dim, frame_size, num_frames, max_batch):
         video = sampling.video_from_noise(g, residual, noise, num_frames)
         return {"video": _to_uint8(video)}
 
-    noise_spec = tf.TensorSpec([None, None], tf.float32, name="noise")
-    image_spec = tf.TensorSpec([None, None, None, None], tf.uint8, name="image")
-    frames_spec = tf.TensorSpec([None, None, None, None], tf.uint8, name="frames")
-    seeds_spec = tf.TensorSpec([None], tf.int64, name="seeds")
+    # Any rank: a wrong one reaches `_Checks`, whose message names the expected shape.
+    noise_spec = tf.TensorSpec(None, tf.float32, name="noise")
+    image_spec = tf.TensorSpec(None, tf.uint8, name="image")
+    frames_spec = tf.TensorSpec(None, tf.uint8, name="frames")
+    seeds_spec = tf.TensorSpec(None, tf.int64, name="seeds")
     endpoints = [
         ("serving_default", lambda noise: sample(check.noise(noise)), [noise_spec]),
         (
@@ -151,7 +170,9 @@ def _endpoints(models, z_dim, frame_size, num_frames, max_batch):
                 lambda image, noise: {
                     "video": _to_uint8(
                         sampling.rollout(
-                            residual, check.images(image, "image"), check.noise(noise), num_frames
+                            residual,
+                            *check.same_batch(check.images(image, "image"), check.noise(noise)),
+                            num_frames,
                         )
                     )
                 },
@@ -224,7 +245,7 @@ def _write_version(tmp, models, endpoints, metadata, model_name):
             endpoints, metadata["z_dim"], metadata["frame_size"], model_name
         ):
             writer.write(record)
-    with open(os.path.join(tmp, METADATA_FILE), "w") as f:
+    with _files.atomic_write(os.path.join(tmp, METADATA_FILE)) as f:
         json.dump(metadata, f, indent=2, sort_keys=True)
 
 
@@ -285,19 +306,20 @@ def export_saved_model(
         "signatures": [name for name, _, _ in endpoints],
         "config": config if isinstance(config, (dict, type(None))) else vars(config),
     }
-    os.makedirs(export_dir, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=export_dir)
-    try:
-        _write_version(tmp, models, endpoints, metadata, model_name)
-        if os.path.exists(final):  # overwrite: move the old one aside first
-            trash = tempfile.mkdtemp(prefix=f".old-{version}-", dir=export_dir)
-            os.rename(final, os.path.join(trash, "old"))
-            os.rename(tmp, final)
-            shutil.rmtree(trash, ignore_errors=True)
-        else:
-            os.rename(tmp, final)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    with _files.folder_lock(export_dir, "export", lock_file=False):
+        remove_leftovers(export_dir)
+        tmp = tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=export_dir)
+        try:
+            _write_version(tmp, models, endpoints, metadata, model_name)
+            if os.path.exists(final):  # overwrite: move the old one aside first
+                trash = tempfile.mkdtemp(prefix=f".old-{version}-", dir=export_dir)
+                os.rename(final, os.path.join(trash, "old"))
+                _files.publish(tmp, final)  # mkdtemp's 0700 -> the umask's mode
+                shutil.rmtree(trash, ignore_errors=True)
+            else:
+                _files.publish(tmp, final)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
     return final
 
 
@@ -331,15 +353,44 @@ def export_keras(models, out_dir, overwrite=False):
         )
     os.makedirs(out_dir, exist_ok=True)
     for name, model in models.items():
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}-", suffix=".keras", dir=out_dir)
-        os.close(fd)
+        tmp = _files.temp_path(paths[name])
         try:
             model.save(tmp, overwrite=True)
-            os.replace(tmp, paths[name])
+            _files.publish(tmp, paths[name])  # with the umask's mode, not mkstemp's 0600
         finally:
             if os.path.exists(tmp):
                 os.remove(tmp)
     return paths
+
+
+def remove_leftovers(export_dir, log=None):
+    """Removes the temporary folders an interrupted export left in `export_dir`.
+
+    `.tmp-<version>-*` (a version being written) are removed; `.old-<version>-*`
+    (a version being replaced) are removed when that version exists, else the old
+    version is moved back (the crash came between the two renames). Numbered
+    version folders and anything else are never touched.
+
+    Returns:
+        List of the removed or restored paths.
+    """
+    log = log or (lambda line: print(line, file=sys.stderr))
+    done = []
+    for name in sorted(os.listdir(export_dir)) if os.path.isdir(export_dir) else []:
+        match = re.fullmatch(r"\.old-(\d+)-.*", name)
+        path = os.path.join(export_dir, name)
+        if match and os.path.isdir(path):
+            final = os.path.join(export_dir, match.group(1))
+            old = os.path.join(path, "old")
+            if not os.path.exists(final) and os.path.isdir(old):
+                os.rename(old, final)
+                log(f"Note: restored export version {final} (a replacement was interrupted).")
+            shutil.rmtree(path)
+            done.append(path)
+    done += _files.remove_leftovers(export_dir, [r"\.tmp-\d+-.*"])
+    if done:
+        log(f"Removed {len(done)} leftover folder(s) of an interrupted export in {export_dir}.")
+    return done
 
 
 # Runs in a fresh interpreter that imports only TensorFlow (and NumPy, which TF uses):

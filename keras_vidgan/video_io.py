@@ -8,11 +8,12 @@ never leaves this module.
 
 import contextlib
 import os
-import tempfile
 import warnings
 
 import cv2
 import numpy as np
+
+from keras_vidgan import _files
 
 __all__ = [
     "to_uint8",
@@ -157,13 +158,8 @@ def to_rgb(frame):
 
 
 def _atomic_target(path):
-    """A temporary path beside `path` with the same extension."""
-    folder = os.path.dirname(os.path.abspath(path)) or "."
-    os.makedirs(folder, exist_ok=True)
-    suffix = os.path.splitext(path)[1]
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=folder)
-    os.close(fd)
-    return tmp
+    """A temporary path beside `path` with the same extension (`_files.publish` it)."""
+    return _files.temp_path(path)
 
 
 def _video_uint8(frames):
@@ -231,7 +227,7 @@ def write_video(path, frames, fps=8.0):
         for frame in frames:
             writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
         writer.release()
-        os.replace(tmp, path)
+        _files.publish(tmp, path)  # with the umask's mode, not mkstemp's 0600
     finally:
         writer.release()
         if os.path.exists(tmp):
@@ -267,7 +263,7 @@ def _write_h264(path, frames, fps):
             for frame in frames:
                 out.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
             out.mux(stream.encode())  # flush the encoder's delayed frames
-        os.replace(tmp, path)
+        _files.publish(tmp, path)  # with the umask's mode, not mkstemp's 0600
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
@@ -341,7 +337,7 @@ def write_gif(path, frames, fps=8.0):
     try:
         with open(tmp, "wb") as fh:
             fh.write(encoded)
-        os.replace(tmp, path)
+        _files.publish(tmp, path)  # with the umask's mode, not mkstemp's 0600
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
@@ -377,7 +373,7 @@ def save_grid(path, frames, columns=None):
     try:
         if not cv2.imwrite(tmp, cv2.cvtColor(grid(frames, columns), cv2.COLOR_RGB2BGR)):
             raise ValueError(f"OpenCV could not write an image to {path!r}")
-        os.replace(tmp, path)
+        _files.publish(tmp, path)  # with the umask's mode, not mkstemp's 0600
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)

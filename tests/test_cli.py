@@ -93,7 +93,7 @@ def test_errors_exit_nonzero_with_one_line(tmp_path, capsys):
     code, _, err = run_main(capsys, "train", "--data", empty, "--out", tmp_path / "r2", "--frame-size", "48")
     assert code == 2 and "power of two" in err
     code, _, err = run_main(capsys, "train", "--data", empty, "--out", tmp_path / "r3", "--frame-steps", "-1")
-    assert code == 2 and "frame_steps must be >= 0" in err
+    assert code == 2 and "frame_steps (--frame-steps) must be in [0, " in err
     code, _, err = run_main(capsys, "train", "--data", empty, "--out", tmp_path / "r4", "--augment", "flip")
     assert code == 2 and "Unknown augmentation 'flip'" in err
     code, _, err = run_main(capsys, "train", "--data", empty, "--out", tmp_path / "r5", "--residual", "warp")

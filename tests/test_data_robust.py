@@ -222,3 +222,55 @@ def test_real_clips_load_and_counts_come_from_reading(real_clips):
         over_reported += header > decoded
     assert over_reported >= 1  # the container's count is not to be trusted
     assert folder.frames.shape[1:] == (32, 32, 3)
+
+
+def test_scan_stays_inside_visits_once_and_lists_what_it_skips(tmp_path):
+    top = tmp_path / "videos"
+    _write(top / "a.avi", _moving(6), fourcc="MJPG")
+    _write(tmp_path / "outside" / "o.avi", _moving(6), fourcc="MJPG")
+    os.symlink("..", top / "up")  # a folder link to the parent: would leave the folder
+    os.symlink(tmp_path / "outside", top / "elsewhere")
+    os.symlink(top / "nowhere.mp4", top / "dangling.mp4")
+    os.symlink(top / "loop2.mp4", top / "loop1.mp4")
+    os.symlink(top / "loop1.mp4", top / "loop2.mp4")
+    os.symlink(top / "a.avi", top / "same.avi")  # the same file again
+    (top / ".hidden").mkdir()
+    paths, skipped = data.scan_videos(top)
+    assert [os.path.basename(p) for p in paths] == ["a.avi"]
+    reasons = dict(skipped)
+    assert "outside the data folder" in reasons["up"]
+    assert "outside the data folder" in reasons["elsewhere"]
+    assert "dangling symbolic link" in reasons["dangling.mp4"]
+    assert reasons["loop1.mp4"] == reasons["loop2.mp4"] == "symbolic link loop"
+    assert "same file" in reasons["same.avi"]
+    assert reasons[".hidden"] == "hidden folder"
+    folder = data.load_video_folder(top, frame_size=16, cache_dir=False)
+    assert folder.num_videos == 1 and len(folder.frames) == 6
+    summary = folder.summary()
+    for name in ("up", "elsewhere", "dangling.mp4", "loop1.mp4", "same.avi", ".hidden"):
+        assert any(line.startswith(name) and "skipped:" in line for line in summary.splitlines()), name
+
+
+def test_a_truncated_cache_is_rebuilt_with_a_note(tmp_path, capfd):
+    videos, cache = tmp_path / "v", tmp_path / "c"
+    _write(videos / "a.avi", _moving(8), fourcc="MJPG")
+    data.load_video_folder(videos, frame_size=16, cache_dir=cache)
+    (name,) = os.listdir(cache)
+    blob = (cache / name).read_bytes()
+    (cache / name).write_bytes(blob[: len(blob) // 2])  # as a full disk or a crash leaves it
+    rebuilt = data.load_video_folder(videos, frame_size=16, cache_dir=cache)
+    assert not rebuilt.from_cache and len(rebuilt.frames) == 8
+    err = capfd.readouterr().err
+    assert "frame cache" in err and "is unreadable" in err and "rebuilding it" in err
+    assert data.load_video_folder(videos, frame_size=16, cache_dir=cache).from_cache  # rewritten whole
+
+
+def test_a_cache_that_cannot_be_written_warns_and_loads(tmp_path, capfd):
+    videos = tmp_path / "v"
+    _write(videos / "a.avi", _moving(8), fourcc="MJPG")
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be")
+    folder = data.load_video_folder(videos, frame_size=16, cache_dir=blocker)
+    assert len(folder.frames) == 8
+    err = capfd.readouterr().err
+    assert "could not write the frame cache" in err and "going on without it" in err

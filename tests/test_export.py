@@ -1,4 +1,5 @@
 import os
+import shutil
 import subprocess
 import sys
 
@@ -284,3 +285,61 @@ def test_cli_generate_and_generate_seeded_share_the_noise_contract(mode, tmp_pat
     np.testing.assert_array_equal(noise, sampling.sample_noise(1, 8, 7).numpy())
     np.testing.assert_array_equal(export._seeded_noise(tf.constant([7, 8], tf.int64), 8)[:1],
                                   noise)
+
+
+@pytest.mark.parametrize(
+    "signature, inputs, message",
+    [
+        ("serving_default", {"noise": np.zeros(8, np.float32)}, r"noise must have shape \[batch, 8\]: wrong rank"),
+        ("serving_default", {"noise": np.zeros((1, 1, 8), np.float32)}, r"noise must have shape \[batch, 8\]: wrong rank"),
+        ("serving_default", {"noise": np.zeros((0, 8), np.float32)}, r"noise must have shape \[batch, 8\]: empty batch"),
+        ("generate_seeded", {"seeds": np.zeros((2, 2), np.int64)}, r"seeds must have shape \[batch\] \(int64\): wrong rank"),
+        ("generate_seeded", {"seeds": np.int64(3)}, r"seeds must have shape \[batch\] \(int64\): wrong rank"),
+        ("generate_seeded", {"seeds": np.zeros(300, np.int64)}, r"seeds must have shape \[batch\].*cap of 256"),
+        ("discriminate", {"frames": np.zeros((16, 16, 3), np.uint8)}, r"frames must have shape \[batch, 16, 16, 3\] \(uint8 RGB\): wrong rank"),
+        ("discriminate", {"frames": np.zeros((1, 16, 16, 4), np.uint8)}, r"frames must have shape \[batch, 16, 16, 3\].*wrong size"),
+    ],
+)
+def test_every_invalid_argument_names_the_input_and_its_shape(frame_export, signature, inputs, message):
+    fn = tf.saved_model.load(frame_export).signatures[signature]
+    with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+        fn(**{k: tf.constant(v) for k, v in inputs.items()})
+
+
+def test_image_to_video_batch_mismatch_and_rank_are_named(video_models, tmp_path):
+    path = export.export_saved_model(video_models, str(tmp_path), num_frames=2)
+    fn = tf.saved_model.load(path).signatures["image_to_video"]
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match=r"image \[batch, 16, 16, 3\] and noise \[batch, 8\] must have the same batch size"):
+        fn(image=tf.zeros((2, 16, 16, 3), tf.uint8), noise=tf.zeros((3, 8)))
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"image must have shape .*wrong rank"):
+        fn(image=tf.zeros((16, 16, 3), tf.uint8), noise=tf.zeros((1, 8)))
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_export_version_has_the_umasks_modes(frame_models, tmp_path, umask):
+    old = os.umask(umask)
+    try:
+        path = export.export_saved_model(frame_models, str(tmp_path / "e"))
+    finally:
+        os.umask(old)
+    want_dir, want_file = 0o777 & ~umask, 0o666 & ~umask
+    for root, _dirs, files in os.walk(path):
+        assert os.stat(root).st_mode & 0o777 == want_dir, root
+        for name in files:
+            assert os.stat(os.path.join(root, name)).st_mode & 0o777 == want_file, name
+
+
+def test_export_leftovers_are_removed_and_an_interrupted_overwrite_restored(frame_models, tmp_path):
+    base = tmp_path / "e"
+    first = export.export_saved_model(frame_models, str(base), version=1)
+    shutil.copytree(first, base / "2")  # a second version, without a second export
+    (base / ".tmp-3-abc").mkdir()  # a crash while writing version 3
+    (base / ".tmp-3-abc" / "saved_model.pb").write_bytes(b"half")
+    os.makedirs(base / ".old-2-xyz")  # a crash between the two renames of an overwrite
+    os.rename(base / "2", base / ".old-2-xyz" / "old")
+    (base / "notes.txt").write_text("mine")
+    export.export_saved_model(frame_models, str(base), version=4)
+    assert sorted(os.listdir(base)) == ["1", "2", "4", "notes.txt"]
+    assert os.path.exists(os.path.join(first, "saved_model.pb"))
+    assert os.path.exists(base / "2" / "saved_model.pb")
