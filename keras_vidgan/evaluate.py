@@ -14,7 +14,10 @@
   export give the same numbers up to uint8 rounding.
 - Metrics (`evaluate_videos`): FVD and KID on the I3D Kinetics-400 logits
   (`keras_vidgan.metrics`), and the frame Fréchet distance on cheap per-frame
-  features (an offline proxy that sees single frames, not motion).
+  features (an offline proxy that sees single frames, not motion). Realism
+  (`metrics.realism_report`, off with `--no-realism`): the classifier two-sample test
+  (C2ST) beside its calibration on the real clips (real vs real on disjoint videos,
+  shuffled in time, frame 0 held), the motion ratio and the frame drift over t.
 
 I3D needs at least 9 frames per clip (`keras_vidgan.i3d.MIN_FRAMES`); shorter clips
 are refused for FVD/KID rather than padded (repeating frames would add a standstill
@@ -112,7 +115,7 @@ def _check_positive(**values):
 # --------------------------------------------------------------------------------
 
 
-def real_clips(folder, n, num_frames, seed=0):
+def real_clips(folder, n, num_frames, seed=0, with_video_ids=False):
     """`n` real clips of `num_frames` consecutive frames, as training draws them.
 
     Clips never cross from one video into the next. The `n` clips are evenly
@@ -127,9 +130,13 @@ def real_clips(folder, n, num_frames, seed=0):
         n: int >= 1. Number of clips.
         num_frames: int >= 1. Frames per clip.
         seed: int. Seed of the videos' order and the start offsets.
+        with_video_ids: bool. Also return the source video of every clip (its
+            index among the folder's usable videos), e.g. for
+            `metrics.realism_report(real_video_ids=...)`.
 
     Returns:
-        `np.ndarray` `(n, num_frames, H, W, 3)` float32 in [-1, 1], grouped by video.
+        `np.ndarray` `(n, num_frames, H, W, 3)` float32 in [-1, 1], grouped by video;
+        with `with_video_ids`, `(clips, ids)` with `ids` an `(n,)` int64 array.
 
     Raises:
         ValueError: if no video has `num_frames` frames, or the folder holds fewer
@@ -147,7 +154,10 @@ def real_clips(folder, n, num_frames, seed=0):
     offset = np.random.default_rng(seed).random()  # n evenly spaced starts, seeded offset
     starts = every[np.floor((np.arange(n) + offset) * len(every) / n).astype(np.int64)]
     index = starts[:, None] + np.arange(num_frames)[None, :]
-    return folder.frames[index].astype(np.float32) / 127.5 - 1.0
+    clips = folder.frames[index].astype(np.float32) / 127.5 - 1.0
+    if not with_video_ids:
+        return clips
+    return clips, np.searchsorted(folder.starts, starts, side="right") - 1
 
 
 def split_by_video(folder):
@@ -304,12 +314,15 @@ def _prepare(num_frames, samples, fvd):
         require_i3d_weights()
 
 
-def _evaluate(real, fake, fvd, batch_size, seed, log):
+def _evaluate(real, fake, fvd, batch_size, seed, log, real_video_ids=None, realism=True):
     started = time.perf_counter()
     what = "I3D and frame features" if fvd else "frame features"
     log(f"Computing {what} of {len(real)} real and {len(fake)} generated clips "
         f"of {real.shape[1]} frames...")
     results = evaluate_videos(real, fake, fvd=fvd, batch_size=batch_size, seed=seed)
+    if realism:
+        log("Realism: C2ST with its calibration on the real clips, motion, drift...")
+        results["realism"] = metrics.realism_report(fake, real, real_video_ids, seed=seed)
     results["seconds"] = round(time.perf_counter() - started, 1)
     return results
 
@@ -324,6 +337,7 @@ def evaluate_run(
     batch_size=16,
     cache_dir=None,
     log=_quiet,
+    realism=True,
 ):
     """Evaluates a run's newest checkpoint against real clips of its data.
 
@@ -338,10 +352,12 @@ def evaluate_run(
         batch_size: int. Videos per I3D forward pass.
         cache_dir: frame cache folder, None for the default, False for none.
         log: callable taking a str, for progress lines.
+        realism: bool. Also `realism` (`metrics.realism_report`: C2ST with its
+            calibration, motion ratio, drift).
 
     Returns:
         The dict of `evaluate_videos`, plus `source` ("run"), `path`, `step`,
-        `mode`, `frame_size`, `data`, `seed`, `seconds`.
+        `mode`, `frame_size`, `data`, `seed`, `seconds`, and `realism`.
 
     Raises:
         FileNotFoundError: no run, no checkpoint, no data folder or no I3D weights.
@@ -356,10 +372,10 @@ def evaluate_run(
     config = config.replace(data=data or config.data)
     _, trainer = runs.load_trainer(run_dir)
     folder = runs.load_data(config, cache_dir)
-    real = real_clips(folder, samples, frames, seed)
+    real, ids = real_clips(folder, samples, frames, seed, with_video_ids=True)
     log(f"Generating {samples} videos of {frames} frames (step {int(trainer.step.numpy())})...")
     fake = trainer.generate(samples, seed=seed, num_frames=frames)
-    results = _evaluate(real, fake, fvd, batch_size, seed, log)
+    results = _evaluate(real, fake, fvd, batch_size, seed, log, ids, realism)
     results.update(
         source="run", path=os.path.abspath(run_dir), step=int(trainer.step.numpy()),
         mode=config.mode, frame_size=config.frame_size, data=os.path.abspath(config.data),
@@ -474,6 +490,7 @@ def evaluate_export(
     batch_size=16,
     cache_dir=None,
     log=_quiet,
+    realism=True,
 ):
     """Evaluates a SavedModel export (its `serving_default`) against real clips.
 
@@ -488,11 +505,11 @@ def evaluate_export(
         samples: int >= 2. Real and generated clips each.
         frames: int or None. Frames per clip; None for the export's `num_frames`
             (video) or the run's `num_frames` (frame exports; 16 if unknown).
-        seed, fvd, batch_size, cache_dir, log: see `evaluate_run`.
+        seed, fvd, batch_size, cache_dir, log, realism: see `evaluate_run`.
 
     Returns:
         The dict of `evaluate_videos`, plus `source` ("export"), `path`, `mode`,
-        `frame_size`, `data`, `seed`, `seconds`.
+        `frame_size`, `data`, `seed`, `seconds`, and `realism`.
 
     Raises:
         FileNotFoundError: no export, no data folder or no I3D weights.
@@ -509,10 +526,10 @@ def evaluate_export(
         frames = int(meta["num_frames"]) if meta["mode"] == "video" else config.num_frames
     _prepare(frames, samples, fvd)
     folder = runs.load_data(config, cache_dir)
-    real = real_clips(folder, samples, frames, seed)
+    real, ids = real_clips(folder, samples, frames, seed, with_video_ids=True)
     log(f"Generating {samples} videos of {frames} frames with {path}...")
     fake, _ = export_videos(path, samples, frames, seed)
-    results = _evaluate(real, fake, fvd, batch_size, seed, log)
+    results = _evaluate(real, fake, fvd, batch_size, seed, log, ids, realism)
     results.update(
         source="export", path=os.path.abspath(path), mode=meta["mode"],
         frame_size=int(meta["frame_size"]), data=os.path.abspath(config.data), seed=seed,
@@ -547,6 +564,8 @@ def format_results(results):
     frames = f"{results['num_real'] * results['num_frames']} vs {results['num_fake'] * results['num_frames']}"
     lines.append(f"  frame FD  {results['frame_fd']:10.2f}   ({frames} frames; offline "
                  "per-frame proxy features, not FID)")
+    if results.get("realism") is not None:
+        lines.append(metrics.format_realism(results["realism"]))
     lines.append(f"  {BIAS_NOTE}")
     return "\n".join(lines)
 
@@ -724,6 +743,8 @@ def _add_arguments(p):
                    help="skip FVD and KID (I3D); only the frame Fréchet distance")
     p.add_argument("--batch-size", type=_positive, default=16,
                    help="videos per I3D forward pass; memory grows with it (default 16)")
+    p.add_argument("--no-realism", action="store_true",
+                   help="skip the C2ST (and its calibration), motion ratio and drift")
     p.add_argument("--json", metavar="FILE", help="also write the results to FILE as JSON")
     p.add_argument("--cache-dir", help="frame cache folder (default ~/.cache/keras_vidgan/frames)")
     p.add_argument("--no-cache", action="store_true", help="decode the videos without a cache")
@@ -746,7 +767,7 @@ def run_command(args):
     """Runs a parsed `evaluate` command; prints the report; returns 0."""
     kwargs = dict(
         data=args.data, samples=args.samples, frames=args.frames, seed=args.seed,
-        fvd=not args.no_fvd, batch_size=args.batch_size,
+        fvd=not args.no_fvd, batch_size=args.batch_size, realism=not args.no_realism,
         cache_dir=False if args.no_cache else args.cache_dir,
         log=lambda message: print(f"keras-vidgan: {message}", file=sys.stderr, flush=True),
     )
