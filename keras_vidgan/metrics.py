@@ -930,7 +930,8 @@ def c2st_calibration(real, real_video_ids=None, seed=0, folds=5, **kwargs):
             (then `real_vs_real` is skipped).
         seed: int. Seed of the split, the shuffles and the tests.
         folds: int. Folds of every test.
-        **kwargs: passed to `classifier_two_sample_test` (size, steps, ...).
+        **kwargs: passed to `classifier_two_sample_test` (size, steps, ...);
+            `paired` is ignored (each test sets its own).
 
     Returns:
         Dict with the three keys above, each a `classifier_two_sample_test` result
@@ -940,6 +941,7 @@ def c2st_calibration(real, real_video_ids=None, seed=0, folds=5, **kwargs):
         ValueError: on invalid clips, or ids of another length than the clips.
     """
     real = _video_array(real, "real")
+    kwargs.pop("paired", None)
     rng = np.random.default_rng(seed)
     calibration = {}
     if real_video_ids is None:
