@@ -21,6 +21,14 @@ weights (`--g-ema`), the same noise through the live G instead.
 
 Target: the trained model's FVD at most half the untrained one's.
 
+Realism columns of every row (`keras_vidgan.metrics.realism_report`, no calibration of
+its own: the calibration rows are it): C2ST, the held-out accuracy of a small clip
+classifier told to separate the row's clips from the real ones (0.5 indistinguishable,
+1.0 told apart; for real vs real, one half from the other; the shuffled and held rows
+keep each clip and its altered copy in one fold); motion, the row's mean absolute
+frame-to-frame change over the real clips'; drift, the frame Fréchet distance of frame
+t = 15 (the last t < T of 1, 4, 8, 15) over that of frame t = 1, both against all real frames.
+
 FVD, KID and frame FD are biased at small N (Fréchet distances upwards): the
 numbers here are for comparing rows of this table with each other, computed with
 the same N, T and frame size, not with published FVDs (256 to 2048 clips, usually
@@ -125,10 +133,13 @@ def _parse(argv=None):
     parser.add_argument("--trained-only", action="store_true",
                         help="score only the untrained and trained models (and G's frames held, "
                         "the live G): no real-vs-real or real calibration rows")
+    parser.add_argument("--c2st-steps", type=int,
+                        help="training steps per fold of every C2ST (default 100; quick 5)")
     parser.add_argument("--out", help="JSON results (default benchmarks/results/bench_quality[_quick].json)")
     args = parser.parse_args(argv)
-    quick = {"samples": 8, "frames": 9, "steps": 4, "frame_steps": 2}
-    full = {"samples": 128, "frames": 16, "steps": DEMO["steps"], "frame_steps": DEMO["frame_steps"]}
+    quick = {"samples": 8, "frames": 9, "steps": 4, "frame_steps": 2, "c2st_steps": 5}
+    full = {"samples": 128, "frames": 16, "steps": DEMO["steps"], "frame_steps": DEMO["frame_steps"],
+            "c2st_steps": 100}
     for key, value in (quick if args.quick else full).items():
         if getattr(args, key) is None:
             setattr(args, key, value)
@@ -146,20 +157,30 @@ def _row(results, **extra):
     return {**{k: results[k] for k in keys}, **extra}
 
 
-def _real_vs_real(folder, n, num_frames, seed, fvd, batch_size):
+def _realism(clips, real, args, paired=False):
+    """The realism columns of a row: C2ST, motion ratio, drift (module docstring)."""
+    from keras_vidgan import metrics
+
+    report = metrics.realism_report(clips, real, seed=args.seed, calibrate=False, paired=paired,
+                                    steps=args.c2st_steps)
+    c2st, motion, drift = report["c2st"], report["motion"], report["drift"]
+    return {"c2st": c2st.get("accuracy"), "c2st_std": c2st.get("std"),
+            "motion_ratio": motion and motion["ratio"], "drift_ratio": drift and drift["ratio"],
+            "realism": report}
+
+
+def _real_vs_real(folder, n, num_frames, seed, fvd, batch_size, args):
     """Clips of the even-numbered videos vs clips of the odd-numbered ones."""
     from keras_vidgan import evaluate
 
     first, second = folder.split_videos()
     available = min(len(half.clip_starts(num_frames)) for half in (first, second))
     n_half = min(n, available)
-    feats = [
-        evaluate.video_features(half.sample_clips(n_half, num_frames, seed), fvd, batch_size)
-        for half in (first, second)
-    ]
+    clips = [half.sample_clips(n_half, num_frames, seed) for half in (first, second)]
+    feats = [evaluate.video_features(half, fvd, batch_size) for half in clips]
     note = "" if n_half == n else f"only {n_half} distinct clips per half: N differs from the other rows"
     return _row(evaluate.compare_features(*feats, seed), videos=[first.num_videos, second.num_videos],
-                note=note)
+                note=note, **_realism(clips[1], clips[0], args))
 
 
 def _calibration_sets(real, fake, trainer, args):
@@ -261,9 +282,10 @@ def bench_dataset(name, data_dir, frame_size, args, workdir):
     _log(f"{name}: features of {len(real)} real clips")
     real_feats = evaluate.video_features(real, fvd, args.batch_size)
 
-    def score(clips, **extra):
+    def score(clips, paired=False, **extra):
         fake_feats = evaluate.video_features(clips, fvd, args.batch_size)
-        return _row(evaluate.compare_features(real_feats, fake_feats, args.seed), **extra)
+        return _row(evaluate.compare_features(real_feats, fake_feats, args.seed), **extra,
+                    **_realism(clips, real, args, paired))
 
     def videos(trainer):
         return trainer.generate(args.samples, seed=args.seed, num_frames=args.frames)
@@ -290,11 +312,12 @@ def bench_dataset(name, data_dir, frame_size, args, workdir):
     calibration = _calibration_sets(real, fake, trainer, args)
     if args.trained_only:
         calibration = {k: v for k, v in calibration.items() if k in ("trained_still", "trained_live")}
-    rows.update({key: score(clips) for key, clips in calibration.items()})
+    rows.update({key: score(clips, paired=key.startswith("real_"))  # real[i] altered
+                 for key, clips in calibration.items()})
     if not args.trained_only:
         _log(f"{name}: real vs real")
         rows["real_vs_real"] = _real_vs_real(folder, args.samples, args.frames, args.seed, fvd,
-                                             args.batch_size)
+                                             args.batch_size, args)
     return {
         "data": data_dir if name != "demo" else f"make_demo_videos(n={args.demo_videos}, frames=48, size=64)",
         "frame_size": frame_size,
@@ -325,7 +348,7 @@ def _fmt(value, spec):
 def table(report):
     """The results as a printable table."""
     header = (f"{'data':<11} {'model':<22} {'N':>4} {'T':>3} {'size':>4} {'FVD':>9} "
-              f"{'KID':>8} {'frame FD':>9}")
+              f"{'KID':>8} {'frame FD':>9} {'C2ST':>5} {'motion':>6} {'drift':>5}")
     lines = [header, "-" * len(header)]
     for name, result in report["datasets"].items():
         if "skipped" in result:
@@ -346,7 +369,8 @@ def table(report):
             lines.append(
                 f"{name:<11} {label:<22} {row['num_fake']:>4} {row['num_frames']:>3} "
                 f"{result['frame_size']:>4} {_fmt(row['fvd'], '9.1f')} {_fmt(row['kid'], '8.3f')} "
-                f"{_fmt(row['frame_fd'], '9.2f')}"
+                f"{_fmt(row['frame_fd'], '9.2f')} {_fmt(row.get('c2st'), '5.2f')} "
+                f"{_fmt(row.get('motion_ratio'), '6.2f')} {_fmt(row.get('drift_ratio'), '5.2f')}"
             )
         ratios = ", ".join(f"{k.replace('_ratio', '')} {result[k]:.2f}x"
                            for k in ("fvd_ratio", "frame_fd_ratio") if k in result)
@@ -354,6 +378,9 @@ def table(report):
         lines.append(f"{'':<11} trained/untrained: {ratios}; target {result['target']}: {verdict}")
     lines.append("N clips per set (real-vs-real: N from each half). Fréchet distances are biased "
                  "upwards at small N: compare rows with the same N, T and size only.")
+    lines.append("C2ST: 5-fold held-out accuracy of a clip classifier against the real clips "
+                 "(0.5 = indistinguishable; the real rows calibrate it); motion: mean frame "
+                 "change / the real clips'; drift: frame FD at the last t of 1, 4, 8, 15 / at t = 1.")
     return "\n".join(lines)
 
 

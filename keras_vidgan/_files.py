@@ -15,7 +15,6 @@ import re
 import shutil
 import tempfile
 
-import numpy as np
 
 __all__ = [
     "atomic_savez",
@@ -139,6 +138,8 @@ def atomic_savez(path, arrays):
     Returns:
         str. `path`.
     """
+    import numpy as np  # here: the CLI imports this module before --help answers
+
     path = os.fspath(path)
     with atomic_write(path, "wb") as fh:
         np.savez(fh, **arrays)

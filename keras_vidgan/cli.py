@@ -322,6 +322,11 @@ def _add_evaluate(sub):
                    help="skip FVD and KID (I3D); only the frame Fréchet distance")
     p.add_argument("--batch-size", type=_positive, default=16,
                    help="videos per I3D forward pass; memory grows with it (default 16)")
+    p.add_argument("--no-realism", action="store_true",
+                   help="skip the C2ST (and its calibration), motion ratio and drift")
+    p.add_argument("--summary", action="store_true",
+                   help="one line: C2ST, motion ratio, drift, frame FD, and FVD only where the "
+                   "I3D weights are cached (make demo ends with it); no calibration")
     p.add_argument("--json", metavar="FILE", help="also write the results to FILE as JSON")
     p.add_argument("--cache-dir", help="frame cache folder (default ~/.cache/keras_vidgan/frames)")
     p.add_argument("--no-cache", action="store_true", help="decode the videos without a cache")
@@ -332,17 +337,24 @@ def _add_evaluate(sub):
 def _evaluate(args):
     from keras_vidgan import evaluate, scoring
 
+    fvd = not args.no_fvd
+    if args.summary:  # FVD only where it costs no download
+        frames = args.frames or (RunConfig.load(args.run).num_frames if args.run else _I3D_MIN_FRAMES)
+        fvd = fvd and evaluate.fvd_available(frames)
+    realism = False if args.no_realism else ("brief" if args.summary else True)
+    quiet = args.summary
     kwargs = dict(
         data=args.data, samples=args.samples, frames=args.frames, seed=args.seed,
-        fvd=not args.no_fvd, batch_size=args.batch_size,
+        fvd=fvd, batch_size=args.batch_size, realism=realism,
         cache_dir=False if args.no_cache else args.cache_dir,
-        log=lambda message: print(f"keras-vidgan: {message}", file=sys.stderr, flush=True),
+        log=(lambda message: None) if quiet else (
+            lambda message: print(f"keras-vidgan: {message}", file=sys.stderr, flush=True)),
     )
     if args.run:
         results = scoring.evaluate_run(args.run, **kwargs)
     else:
         results = scoring.evaluate_export(args.export, **kwargs)
-    print(evaluate.format_results(results))
+    print(evaluate.summary_line(results) if args.summary else evaluate.format_results(results))
     if args.json:
         from keras_vidgan import _files
 

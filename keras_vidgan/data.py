@@ -336,7 +336,7 @@ class VideoFolder:
         ]
         return np.concatenate(ranges or [np.zeros(0, np.int64)]).astype(np.int64)
 
-    def sample_clips(self, n, num_frames, seed=0):
+    def sample_clips(self, n, num_frames, seed=0, with_video_ids=False):
         """`n` real clips of `num_frames` consecutive frames, as training draws them.
 
         Clips never cross from one video into the next. The `n` clips are evenly
@@ -350,9 +350,13 @@ class VideoFolder:
             n: int >= 1. Number of clips.
             num_frames: int >= 1. Frames per clip.
             seed: int. Seed of the start offsets.
+            with_video_ids: bool. Also return the source video of every clip (its
+                index among the folder's usable videos), e.g. for
+                `metrics.realism_report(real_video_ids=...)`.
 
         Returns:
-            `np.ndarray` `(n, num_frames, H, W, 3)` float32 in [-1, 1], grouped by video.
+            `np.ndarray` `(n, num_frames, H, W, 3)` float32 in [-1, 1], grouped by video;
+            with `with_video_ids`, `(clips, ids)` with `ids` an `(n,)` int64 array.
 
         Raises:
             ValueError: if no video has `num_frames` frames, or the folder holds fewer
@@ -372,7 +376,10 @@ class VideoFolder:
         offset = np.random.default_rng(seed).random()  # n evenly spaced starts, seeded offset
         starts = every[np.floor((np.arange(n) + offset) * len(every) / n).astype(np.int64)]
         index = starts[:, None] + np.arange(num_frames)[None, :]
-        return self.frames[index].astype(np.float32) / 127.5 - 1.0
+        clips = self.frames[index].astype(np.float32) / 127.5 - 1.0
+        if not with_video_ids:
+            return clips
+        return clips, np.searchsorted(self.starts, starts, side="right") - 1
 
     def split_videos(self):
         """Splits the videos into two disjoint halves: even and odd positions.

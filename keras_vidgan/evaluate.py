@@ -14,7 +14,10 @@
   export give the same numbers up to uint8 rounding.
 - Metrics (`evaluate_videos`): FVD and KID on the I3D Kinetics-400 logits
   (`keras_vidgan.metrics`), and the frame Fréchet distance on cheap per-frame
-  features (an offline proxy that sees single frames, not motion).
+  features (an offline proxy that sees single frames, not motion). Realism
+  (`metrics.realism_report`, off with `--no-realism`): the classifier two-sample test
+  (C2ST) beside its calibration on the real clips (real vs real on disjoint videos,
+  shuffled in time, frame 0 held), the motion ratio and the frame drift over t.
 
 I3D needs at least 9 frames per clip (`keras_vidgan.i3d.MIN_FRAMES`); shorter clips
 are refused for FVD/KID rather than padded (repeating frames would add a standstill
@@ -48,6 +51,8 @@ __all__ = [
     "compare_features",
     "evaluate_videos",
     "format_results",
+    "fvd_available",
+    "summary_line",
     "require_i3d_weights",
     "video_features",
 ]
@@ -207,6 +212,37 @@ def evaluate_videos(real, fake, fvd=True, batch_size=16, seed=0):
 # --------------------------------------------------------------------------------
 
 
+def summary_line(results):
+    """One line of `evaluate_run`/`evaluate_export` results: realism first, then FVD.
+
+    Args:
+        results: dict from `keras_vidgan.scoring.evaluate_run` (with `realism`).
+
+    Returns:
+        str, e.g. `quality of 64 clips of 16 frames against the run's data: C2ST
+        0.98 ± 0.01 (0.5 = indistinguishable), motion 0.45x real, drift 1.9x (frame FD
+        t=15 / t=1), frame FD 2.31, FVD 640`.
+    """
+    parts = []
+    realism = results.get("realism") or {}
+    c2st = realism.get("c2st") or {}
+    if "accuracy" in c2st:
+        parts.append(f"C2ST {c2st['accuracy']:.2f} ± {c2st['std']:.2f} (0.5 = indistinguishable)")
+    motion = realism.get("motion") or {}
+    if motion.get("ratio") is not None:
+        parts.append(f"motion {motion['ratio']:.2f}x real")
+    drift = realism.get("drift") or {}
+    if drift.get("ratio") is not None:
+        parts.append(f"drift {drift['ratio']:.2f}x (frame FD t={drift['steps'][-1]} / "
+                     f"t={drift['steps'][0]}; real {drift['real_ratio']:.2f}x)")
+    parts.append(f"frame FD {results['frame_fd']:.2f}")
+    if results.get("fvd") is not None:
+        parts.append(f"FVD {results['fvd']:.0f}")
+    head = (f"quality of {results['num_fake']} clips of {results['num_frames']} frames "
+            "against the run's data")
+    return f"{head}: " + ", ".join(parts)
+
+
 def format_results(results):
     """A short human-readable report of `evaluate_run`/`evaluate_export` results."""
     lines = []
@@ -229,6 +265,8 @@ def format_results(results):
     frames = f"{results['num_real'] * results['num_frames']} vs {results['num_fake'] * results['num_frames']}"
     lines.append(f"  frame FD  {results['frame_fd']:10.2f}   ({frames} frames; offline "
                  "per-frame proxy features, not FID)")
+    if results.get("realism") is not None:
+        lines.append(metrics.format_realism(results["realism"]))
     lines.append(f"  {BIAS_NOTE}")
     return "\n".join(lines)
 
@@ -372,6 +410,11 @@ def callback_for_run(
         real, every, os.path.join(run_dir, "logs", "eval"), num_samples, num_frames,
         seed=config.seed + 1234, fvd=fvd, log=log,
     )
+
+
+def fvd_available(num_frames):
+    """True if FVD can be computed for clips of `num_frames` without a download."""
+    return _fvd_available(num_frames)[0]
 
 
 def _fvd_available(num_frames):

@@ -12,6 +12,11 @@
   google-research's `frechet_video_distance`.
 - `feature_stats`, `save_stats`, `load_stats`: cache the statistics of a real
   data set once (`.npz`) and compare generated samples against them.
+- Realism (`realism_report`, printed by `format_realism`): the classifier
+  two-sample test of Lopez-Paz & Oquab (2017) on clips (`classifier_two_sample_test`)
+  with its calibration on the real clips (`c2st_calibration`), the ratio of
+  frame-to-frame change (`motion_ratio`) and the growth of the frame Fréchet
+  distance along a rollout (`frame_drift`).
 
 Videos follow the package's tensor convention, `(batch, frames, height, width,
 channels)` float32 in [-1, 1]; uint8 arrays in [0, 255] are accepted too (the
@@ -26,9 +31,12 @@ only numbers computed with the same settings and the same number of samples.
 
 import collections
 import functools
+import math
 import os
+import time
 
 import cv2
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -47,6 +55,14 @@ __all__ = [
     "fvd",
     "save_stats",
     "load_stats",
+    "DRIFT_STEPS",
+    "classifier_two_sample_test",
+    "c2st_calibration",
+    "mean_motion",
+    "motion_ratio",
+    "frame_drift",
+    "realism_report",
+    "format_realism",
 ]
 
 FeatureStats = collections.namedtuple("FeatureStats", ["mu", "sigma", "num_samples", "features"])
@@ -607,3 +623,553 @@ def load_stats(path):
             num_samples=int(npz["num_samples"]),
             features=npz["features"] if "features" in npz.files else None,
         )
+
+
+# --------------------------------------------------------------------------------
+# Realism: classifier two-sample test, motion, drift
+# --------------------------------------------------------------------------------
+
+DRIFT_STEPS = (1, 4, 8, 15)
+_C2ST_SIZE = 32  # larger frames are area-downsampled to this
+_C2ST_MAX_FRAMES = 16
+_C2ST_STEPS = 100  # training steps per fold
+_C2ST_BATCH = 32
+_C2ST_LEARNING_RATE = 3e-3
+_C2ST_LABELS = {
+    "real_vs_real": "real vs real (disjoint videos)",
+    "real_shuffled": "real shuffled in time",
+    "real_still": "real frame 0 held",
+}
+
+
+def _unit_clips(videos, size=None, max_frames=None):
+    """Videos -> float32 (n, T', s, s, 3) in [0, 1]: the first `max_frames` frames,
+    resized to `size` (area interpolation when shrinking), grayscale as RGB."""
+    unit = _to_unit_interval(videos[:, :max_frames])
+    n, num_frames, height, width, channels = unit.shape
+    if size is not None and (height, width) != (size, size):
+        interpolation = cv2.INTER_AREA if min(height, width) >= size else cv2.INTER_LINEAR
+        frames = [
+            cv2.resize(frame, (size, size), interpolation=interpolation)
+            for frame in unit.reshape(-1, height, width, channels)
+        ]
+        unit = np.stack(frames).reshape(n, num_frames, size, size, channels)
+    if channels == 1:
+        unit = np.repeat(unit, 3, axis=-1)
+    return unit
+
+
+def _common_size(*videos, limit=None):
+    size = min(min(v.shape[2], v.shape[3]) for v in videos)
+    return size if limit is None else min(size, limit)
+
+
+def _c2st_inputs(clips):
+    """(n, T, H, W, 3) in [0, 1] -> (n, T, H, W, 6): every frame and its change from
+    the frame before (zero for frame 0)."""
+    changes = np.concatenate([np.zeros_like(clips[:, :1]), np.diff(clips, axis=1)], axis=1)
+    return np.concatenate([clips, changes], axis=-1)
+
+
+def _c2st_classifier(input_shape, seed):
+    """A small seeded CNN on clips: three stride-2 convolutions shared by every frame
+    (with its change), spatial pooling, a convolution over time, pooling, one logit.
+
+    Time-distributed 2D convolutions rather than Conv3D: Conv3D's gradients are
+    about 50x slower on CPU; weights shared over time also need fewer clips.
+    """
+    layers = keras.layers
+
+    def conv(filters, index):
+        return layers.TimeDistributed(layers.Conv2D(
+            filters, 3, strides=2, padding="same",
+            kernel_initializer=keras.initializers.HeNormal(seed=seed + index),
+        ), name=f"conv{index}")
+
+    return keras.Sequential(
+        [
+            keras.Input(input_shape, name="clips"),
+            conv(8, 0), layers.LeakyReLU(0.2),
+            conv(16, 1), layers.LeakyReLU(0.2),
+            conv(32, 2), layers.LeakyReLU(0.2),
+            layers.TimeDistributed(layers.GlobalAveragePooling2D(), name="frame_pool"),
+            layers.Conv1D(32, 3, padding="same", name="time_conv",
+                          kernel_initializer=keras.initializers.HeNormal(seed=seed + 3)),
+            layers.LeakyReLU(0.2),
+            layers.GlobalAveragePooling1D(),
+            layers.Dense(1, name="logit",
+                         kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 4)),
+        ],
+        name="c2st_classifier",
+    )
+
+
+class _FoldClassifier:
+    """One classifier and its Adam, traced once, reset to the same start for every fold.
+
+    `fit` runs all the training steps of a fold in one graph call (a loop over the
+    given batches), so small sets do not pay Python's cost per step.
+    """
+
+    def __init__(self, input_shape, seed, learning_rate):
+        self.model = _c2st_classifier(input_shape, seed)
+        self.optimizer = keras.optimizers.Adam(learning_rate)
+        self.optimizer.build(self.model.trainable_variables)
+        self._variables = list(self.model.variables) + list(self.optimizer.variables)
+        self._start = [v.numpy() for v in self._variables]
+        clips = tf.TensorSpec((None,) + tuple(input_shape), tf.float32)
+        self.fit = tf.function(self._fit, input_signature=[
+            clips, tf.TensorSpec((None,), tf.float32), tf.TensorSpec((None, None), tf.int32)
+        ])
+        self.logits = tf.function(
+            lambda x: self.model(x, training=False)[:, 0], input_signature=[clips]
+        )
+
+    def reset(self):
+        for variable, value in zip(self._variables, self._start):
+            variable.assign(value)
+
+    def _fit(self, x, y, batches):
+        for step in tf.range(tf.shape(batches)[0]):
+            self._train_step(tf.gather(x, batches[step]), tf.gather(y, batches[step]))
+        return tf.constant(0)
+
+    def _train_step(self, x, y):
+        with tf.GradientTape() as tape:
+            logits = self.model(x, training=True)[:, 0]
+            loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=logits))
+        grads = tape.gradient(loss, self.model.trainable_variables)
+        self.optimizer.apply(grads, self.model.trainable_variables)
+        return loss
+
+
+def _fold_labels(n, folds, rng):
+    """A fold index per sample: as even as possible, in seeded random order."""
+    return (np.arange(n) % folds)[rng.permutation(n)]
+
+
+def _fold_accuracy(classifier, x, y, test, steps, batch_size, rng):
+    """Trains `steps` steps on the samples outside `test` (a boolean mask, batches
+    drawn epoch by epoch in seeded random order), returns the accuracy on `test`."""
+    classifier.reset()
+    x_train, y_train = x[~test], y[~test]
+    axes = tuple(range(x.ndim - 1))  # per input channel, from the training folds only
+    mean = x_train.mean(axis=axes)
+    std = x_train.std(axis=axes) + 1e-3
+    x_train = (x_train - mean) / std
+    batch_size = min(batch_size, len(x_train))
+    epochs = -(-steps * batch_size // len(x_train))
+    order = np.concatenate([rng.permutation(len(x_train)) for _ in range(epochs)])
+    batches = order[:steps * batch_size].reshape(steps, batch_size).astype(np.int32)
+    classifier.fit(x_train, y_train, batches)
+    logits = classifier.logits((x[test] - mean) / std).numpy()
+    return float(np.mean((logits > 0.0) == (y[test] > 0.5)))
+
+
+def _binomial_p_value(correct, total):
+    """P(X >= correct) for X ~ Binomial(total, 1/2): chance of this accuracy under H0."""
+    tail = sum(math.comb(total, i) for i in range(correct, total + 1))
+    return float(tail / 2**total)
+
+
+def classifier_two_sample_test(
+    videos_a,
+    videos_b,
+    folds=5,
+    seed=0,
+    paired=False,
+    size=_C2ST_SIZE,
+    max_frames=_C2ST_MAX_FRAMES,
+    steps=_C2ST_STEPS,
+    batch_size=_C2ST_BATCH,
+    learning_rate=_C2ST_LEARNING_RATE,
+):
+    """Classifier two-sample test (C2ST, Lopez-Paz & Oquab 2017) on video clips.
+
+    A small CNN learns to tell clips of `videos_a` (label 0) from clips of
+    `videos_b` (label 1); its accuracy on held-out clips estimates how
+    distinguishable the two distributions are: 0.5 when they are the same, 1.0
+    when every clip is told apart. The input of a clip is every frame and its
+    change from the frame before (zero for frame 0) as 6 channels, so appearance
+    and motion are both visible (standardised per channel with the training
+    folds' mean and std); the CNN shares its weights over frames and ends with a
+    convolution over time.
+
+    Protocol: the larger set is subsampled (seeded) to the size n of the smaller;
+    each set is split into `folds` folds of near-equal size (stratified), and for
+    every fold the classifier (the same seeded initial weights each time) is
+    trained for `steps` steps of Adam on the other folds (the same budget
+    whatever n, so that small sets are trained enough), minimising
+
+        L = -mean(y log sigmoid(f(x)) + (1 - y) log(1 - sigmoid(f(x)))),
+
+    and scored on the fold (logit > 0 means label 1). Under H0 (same
+    distribution) the number of correct held-out predictions is Binomial(2n, 1/2);
+    `p_value` is its upper tail.
+
+    Args:
+        videos_a: `(n_a, T, H, W, C)` float in [-1, 1] or uint8, C 1 or 3.
+        videos_b: `(n_b, T, H', W', C')`, the same T.
+        folds: int >= 2. Number of folds k; each set needs at least k clips.
+        seed: int. Seed of the subsampling, the folds, the weights and the batch
+            order; equal seeds give equal results.
+        paired: bool. `videos_a[i]` and `videos_b[i]` are versions of one clip (e.g.
+            the clip shuffled in time): keep both in the same fold, so that the
+            classifier cannot win by memorising a clip's content.
+        size: int. Frames larger than `size` x `size` are area-downsampled to it
+            (both sets to the same size).
+        max_frames: int. Only the first `max_frames` frames of a clip are used.
+        steps: int >= 1. Training steps per fold.
+        batch_size: int >= 1. Clips per training step.
+        learning_rate: float. Adam's learning rate.
+
+    Returns:
+        Dict: `accuracy` (mean held-out accuracy over folds), `std` (its standard
+        deviation over folds), `fold_accuracies`, `p_value`, `num_per_set` (n),
+        `folds`, `frames`, `size`, `seed`, `seconds`.
+
+    Raises:
+        ValueError: on invalid videos, different clip lengths, fewer than `folds`
+            clips in a set, or `paired` with sets of different sizes.
+    """
+    started = time.perf_counter()
+    videos_a = _video_array(videos_a, "videos_a")
+    videos_b = _video_array(videos_b, "videos_b")
+    if videos_a.shape[1] != videos_b.shape[1]:
+        raise ValueError(
+            "Expected clips of the same length in both sets, received: "
+            f"{videos_a.shape[1]} and {videos_b.shape[1]} frames"
+        )
+    if folds < 2 or steps < 1 or batch_size < 1:
+        raise ValueError(
+            "Expected folds >= 2, steps >= 1 and batch_size >= 1, received: "
+            f"folds={folds}, steps={steps}, batch_size={batch_size}"
+        )
+    n = min(len(videos_a), len(videos_b))
+    if n < folds:
+        raise ValueError(
+            f"Expected at least {folds} clips per set for a {folds}-fold C2ST, received: "
+            f"{len(videos_a)} and {len(videos_b)}"
+        )
+    if paired and len(videos_a) != len(videos_b):
+        raise ValueError(
+            "Expected sets of the same size with paired=True, received: "
+            f"{len(videos_a)} and {len(videos_b)}"
+        )
+    rng = np.random.default_rng(seed)
+    keep_a = np.sort(rng.permutation(len(videos_a))[:n])
+    keep_b = keep_a if paired else np.sort(rng.permutation(len(videos_b))[:n])
+    common = _common_size(videos_a, videos_b, limit=size)
+    x = _c2st_inputs(np.concatenate([
+        _unit_clips(videos_a[keep_a], common, max_frames),
+        _unit_clips(videos_b[keep_b], common, max_frames),
+    ]))
+    y = np.repeat(np.array([0.0, 1.0], np.float32), n)
+    fold_a = _fold_labels(n, folds, rng)
+    fold_of = np.concatenate([fold_a, fold_a if paired else _fold_labels(n, folds, rng)])
+    classifier = _FoldClassifier(x.shape[1:], seed, learning_rate)
+    accuracies = [
+        _fold_accuracy(classifier, x, y, fold_of == k, steps, batch_size, rng)
+        for k in range(folds)
+    ]
+    correct = int(round(sum(acc * np.sum(fold_of == k) for k, acc in enumerate(accuracies))))
+    return {
+        "accuracy": float(np.mean(accuracies)),
+        "std": float(np.std(accuracies)),
+        "fold_accuracies": accuracies,
+        "p_value": _binomial_p_value(correct, 2 * n),
+        "num_per_set": int(n),
+        "folds": int(folds),
+        "frames": int(min(videos_a.shape[1], max_frames)),
+        "size": int(common),
+        "seed": int(seed),
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+def _shuffled_in_time(videos, rng):
+    """Every clip with its frames in a seeded random order other than the original."""
+    num_frames = videos.shape[1]
+    out = np.empty_like(videos)
+    for i, clip in enumerate(videos):
+        order = rng.permutation(num_frames)
+        while num_frames > 1 and np.all(order == np.arange(num_frames)):
+            order = rng.permutation(num_frames)
+        out[i] = clip[order]
+    return out
+
+
+def _split_by_video_ids(video_ids, rng):
+    """Clip indices of two disjoint groups of videos with about half the clips each.
+
+    Videos in seeded random order, larger first, each to the group with fewer clips.
+    """
+    videos, counts = np.unique(np.asarray(video_ids), return_counts=True)
+    order = rng.permutation(len(videos))
+    order = order[np.argsort(-counts[order], kind="stable")]
+    groups, sizes = ([], []), [0, 0]
+    for index in order:
+        side = 0 if sizes[0] <= sizes[1] else 1
+        groups[side].append(videos[index])
+        sizes[side] += counts[index]
+    first = np.isin(video_ids, groups[0])
+    return np.flatnonzero(first), np.flatnonzero(~first)
+
+
+def _skipped(reason):
+    return {"skipped": reason}
+
+
+def c2st_calibration(real, real_video_ids=None, seed=0, folds=5, **kwargs):
+    """What the C2ST gives on the real clips themselves: the scale to read it against.
+
+    - `real_vs_real`: clips of one half of the source videos against clips of the
+      other half (no video on both sides; needs `real_video_ids`): how far apart
+      two samples of the footage itself are, the floor a generator can reach.
+    - `real_shuffled`: the clips against the same clips with their frames in a
+      random order (paired folds): the test sees temporal order.
+    - `real_still`: the clips against their frame 0 held for every frame (paired
+      folds): the test sees motion.
+
+    Args:
+        real: `(n, T, H, W, C)` real clips, float in [-1, 1] or uint8.
+        real_video_ids: length-n sequence, the source video of every clip, or None
+            (then `real_vs_real` is skipped).
+        seed: int. Seed of the split, the shuffles and the tests.
+        folds: int. Folds of every test.
+        **kwargs: passed to `classifier_two_sample_test` (size, steps, ...);
+            `paired` is ignored (each test sets its own).
+
+    Returns:
+        Dict with the three keys above, each a `classifier_two_sample_test` result
+        or `{"skipped": reason}`.
+
+    Raises:
+        ValueError: on invalid clips, or ids of another length than the clips.
+    """
+    real = _video_array(real, "real")
+    kwargs.pop("paired", None)
+    rng = np.random.default_rng(seed)
+    calibration = {}
+    if real_video_ids is None:
+        calibration["real_vs_real"] = _skipped("no source-video ids of the real clips")
+    elif len(real_video_ids) != len(real):
+        raise ValueError(
+            f"Expected one video id per real clip ({len(real)}), received: {len(real_video_ids)}"
+        )
+    elif len(np.unique(np.asarray(real_video_ids))) < 2:
+        calibration["real_vs_real"] = _skipped("the real clips come from a single video")
+    else:
+        first, second = _split_by_video_ids(real_video_ids, rng)
+        calibration["real_vs_real"] = _c2st_or_skip(
+            real[first], real[second], folds=folds, seed=seed, **kwargs
+        )
+    calibration["real_shuffled"] = _c2st_or_skip(
+        real, _shuffled_in_time(real, rng), folds=folds, seed=seed, paired=True, **kwargs
+    )
+    still = np.repeat(real[:, :1], real.shape[1], axis=1)
+    calibration["real_still"] = _c2st_or_skip(
+        real, still, folds=folds, seed=seed, paired=True, **kwargs
+    )
+    return calibration
+
+
+def _c2st_or_skip(videos_a, videos_b, folds, **kwargs):
+    if min(len(videos_a), len(videos_b)) < folds:
+        return _skipped(
+            f"{min(len(videos_a), len(videos_b))} clips in a set, fewer than the {folds} folds"
+        )
+    return classifier_two_sample_test(videos_a, videos_b, folds=folds, **kwargs)
+
+
+def mean_motion(videos):
+    """Mean absolute frame-to-frame change of videos, on a 0-255 scale.
+
+        m = 255 * mean_{i, t, pixel, channel} |x_i[t + 1] - x_i[t]|,  x in [0, 1]
+
+    Args:
+        videos: `(n, T, H, W, C)`, T >= 2, float in [-1, 1] or uint8.
+
+    Returns:
+        float. 0 for still videos.
+
+    Raises:
+        ValueError: on invalid videos or T < 2.
+    """
+    videos = _video_array(videos, "videos")
+    if videos.shape[1] < 2:
+        raise ValueError(f"Expected at least 2 frames per clip, received: {videos.shape[1]}")
+    return _motion_of_unit(_to_unit_interval(videos))
+
+
+def _motion_of_unit(unit):
+    return float(np.mean(np.abs(np.diff(unit, axis=1)), dtype=np.float64) * 255.0)
+
+
+def motion_ratio(generated, real):
+    """Generated / real mean absolute frame-to-frame change (`mean_motion`).
+
+    1.0 when the generated clips change as much per frame as the real ones; below 1
+    they move too little (morphing or frozen), above 1 too much (flicker). Sets of
+    different frame sizes are both resized to the smaller one first.
+
+    Args:
+        generated: `(n, T, H, W, C)`, T >= 2, float in [-1, 1] or uint8.
+        real: `(m, T', H', W', C')`, T' >= 2.
+
+    Returns:
+        Dict: `ratio` (None if the real clips never change), `generated` and `real`
+        (mean absolute change, 0-255 scale).
+
+    Raises:
+        ValueError: on invalid videos or clips of fewer than 2 frames.
+    """
+    generated = _video_array(generated, "generated")
+    real = _video_array(real, "real")
+    if min(generated.shape[1], real.shape[1]) < 2:
+        raise ValueError(
+            "Expected at least 2 frames per clip, received: "
+            f"{generated.shape[1]} and {real.shape[1]}"
+        )
+    size = _common_size(generated, real)
+    gen_motion = _motion_of_unit(_unit_clips(generated, size))
+    real_motion = _motion_of_unit(_unit_clips(real, size))
+    return {
+        "ratio": gen_motion / real_motion if real_motion > 0 else None,
+        "generated": gen_motion,
+        "real": real_motion,
+    }
+
+
+def frame_drift(generated, real, steps=DRIFT_STEPS):
+    """Frame Fréchet distance of generated frame t against all real frames, per t.
+
+    For every t in `steps` (0-based frame index, only t < the clip length), the
+    `frame_features` of frame t of every generated clip are compared with those
+    of all frames of the real clips: a rollout that degrades over time shows the
+    distance growing with t. The same for the real clips' own frame t is the
+    reference (about flat for footage whose frames look alike over time). With n
+    clips, every distance comes from n frames in 233 dimensions, so it is biased
+    upwards: compare values of one call (same n) with each other.
+
+    Args:
+        generated: `(n, T, H, W, C)`, n >= 2, float in [-1, 1] or uint8.
+        real: `(m, T', H', W', C')`, m >= 2.
+        steps: frame indices t.
+
+    Returns:
+        Dict: `steps` (the t used), `frame_fd` and `real_frame_fd` (one per t),
+        `ratio` and `real_ratio` (the last t's distance over the first t's).
+
+    Raises:
+        ValueError: on invalid videos, or no t shorter than both clip lengths.
+    """
+    generated = _video_array(generated, "generated")
+    real = _video_array(real, "real")
+    length = min(generated.shape[1], real.shape[1])
+    steps = [int(t) for t in steps if 0 <= int(t) < length]
+    if not steps:
+        raise ValueError(
+            f"Expected a drift step t < the clip length ({length}), received: none"
+        )
+    real_feats = frame_features(real)
+    real_stats = feature_stats(real_feats)
+    per_step = real_feats.reshape(real.shape[0], real.shape[1], -1)
+    gen_feats = frame_features(generated[:, steps]).reshape(generated.shape[0], len(steps), -1)
+
+    def distance(feats):
+        return frechet_distance(*feature_stats(feats), *real_stats)
+
+    fd = [distance(gen_feats[:, i]) for i in range(len(steps))]
+    real_fd = [distance(per_step[:, t]) for t in steps]
+    return {
+        "steps": steps,
+        "frame_fd": fd,
+        "real_frame_fd": real_fd,
+        "ratio": fd[-1] / fd[0] if fd[0] > 0 else None,
+        "real_ratio": real_fd[-1] / real_fd[0] if real_fd[0] > 0 else None,
+    }
+
+
+def realism_report(generated, real, real_video_ids=None, seed=0, folds=5, calibrate=True,
+                   **c2st_kwargs):
+    """C2ST (with its calibration), motion ratio and drift of generated vs real clips.
+
+    Args:
+        generated: `(n, T, H, W, C)` generated clips, float in [-1, 1] or uint8.
+        real: `(m, T, H', W', C')` real clips, the same T.
+        real_video_ids: length-m sequence, the source video of every real clip (for
+            the real-vs-real calibration on disjoint videos), or None.
+        seed: int. Seed of every test; equal seeds give equal reports.
+        folds: int. Folds of every C2ST.
+        calibrate: bool. Also `c2st_calibration` of the real clips.
+        **c2st_kwargs: passed to `classifier_two_sample_test`.
+
+    Returns:
+        A JSON-serialisable dict: `num_generated`, `num_real`, `num_frames`, `seed`,
+        `c2st` (`classifier_two_sample_test` result, or `{"skipped": reason}` with
+        fewer than `folds` clips), `c2st_calibration` (with `calibrate`), `motion`
+        (`motion_ratio`; None for 1-frame clips), `drift` (`frame_drift`; None if no
+        drift step fits), `seconds`.
+
+    Raises:
+        ValueError: on invalid videos or clips of different lengths.
+    """
+    started = time.perf_counter()
+    generated = _video_array(generated, "generated")
+    real = _video_array(real, "real")
+    if generated.shape[1] != real.shape[1]:
+        raise ValueError(
+            "Expected generated and real clips of the same length, received: "
+            f"{generated.shape[1]} and {real.shape[1]} frames"
+        )
+    num_frames = int(real.shape[1])
+    report = {
+        "num_generated": int(len(generated)),
+        "num_real": int(len(real)),
+        "num_frames": num_frames,
+        "seed": int(seed),
+        "c2st": _c2st_or_skip(generated, real, folds=folds, seed=seed, **c2st_kwargs),
+    }
+    if calibrate:
+        report["c2st_calibration"] = c2st_calibration(
+            real, real_video_ids, seed=seed, folds=folds, **c2st_kwargs
+        )
+    report["motion"] = motion_ratio(generated, real) if num_frames >= 2 else None
+    fits = num_frames > min(DRIFT_STEPS) and min(len(generated), len(real)) >= 2
+    report["drift"] = frame_drift(generated, real) if fits else None
+    report["seconds"] = round(time.perf_counter() - started, 1)
+    return report
+
+
+def _c2st_text(result):
+    if "skipped" in result:
+        return f"- (skipped: {result['skipped']})"
+    return f"{result['accuracy']:.3f} ± {result['std']:.3f}"
+
+
+def format_realism(report, indent="  "):
+    """The measures of `realism_report` as one printed block (C2ST, calibration,
+    motion, drift), in the layout of `keras_vidgan.evaluate.format_results`."""
+    c2st = report["c2st"]
+    sizes = "" if "skipped" in c2st else (
+        f"{c2st['num_per_set']} vs {c2st['num_per_set']} clips, {c2st['folds']}-fold, "
+        f"{c2st['size']}x{c2st['size']}; "
+    )
+    lines = [f"{indent}C2ST      {_c2st_text(c2st):>14}   ({sizes}held-out accuracy of a clip "
+             "classifier: 0.5 = indistinguishable, 1.0 = told apart)"]
+    for key, result in report.get("c2st_calibration", {}).items():
+        lines.append(f"{indent}  {_C2ST_LABELS[key]:<30} {_c2st_text(result)}")
+    motion = report.get("motion")
+    if motion is not None:
+        ratio = "-" if motion["ratio"] is None else f"{motion['ratio']:.2f}x"
+        lines.append(f"{indent}motion    {ratio:>14}   (mean |frame change| {motion['generated']:.2f} "
+                     f"generated vs {motion['real']:.2f} real, 0-255; 1.0x = as much motion)")
+    drift = report.get("drift")
+    if drift is not None:
+        ratio = "-" if drift["ratio"] is None else f"{drift['ratio']:.2f}x"
+        steps = ", ".join(f"t={t} {fd:.1f}" for t, fd in zip(drift["steps"], drift["frame_fd"]))
+        real_ratio = "-" if drift["real_ratio"] is None else f"{drift['real_ratio']:.2f}x"
+        lines.append(f"{indent}drift     {ratio:>14}   (frame FD of generated frame t vs real "
+                     f"frames, last/first t: {steps}; real clips {real_ratio})")
+    return "\n".join(lines)

@@ -15,7 +15,7 @@ import tensorflow as tf
 
 from keras_vidgan import config as config_lib
 from keras_vidgan import export as export_lib
-from keras_vidgan import runs, sampling
+from keras_vidgan import metrics, runs, sampling
 from keras_vidgan.evaluate import (
     DEFAULT_SAMPLES,
     _check_positive,
@@ -40,12 +40,16 @@ def _prepare(num_frames, samples, fvd):
         require_i3d_weights()
 
 
-def _evaluate(real, fake, fvd, batch_size, seed, log):
+def _evaluate(real, fake, fvd, batch_size, seed, log, real_video_ids=None, realism=True):
     started = time.perf_counter()
     what = "I3D and frame features" if fvd else "frame features"
     log(f"Computing {what} of {len(real)} real and {len(fake)} generated clips "
         f"of {real.shape[1]} frames...")
     results = evaluate_videos(real, fake, fvd=fvd, batch_size=batch_size, seed=seed)
+    if realism:
+        log("Realism: C2ST with its calibration on the real clips, motion, drift...")
+        results["realism"] = metrics.realism_report(
+            fake, real, real_video_ids, seed=seed, calibrate=realism != "brief")
     results["seconds"] = round(time.perf_counter() - started, 1)
     return results
 
@@ -60,6 +64,7 @@ def evaluate_run(
     batch_size=16,
     cache_dir=None,
     log=_quiet,
+    realism=True,
 ):
     """Evaluates a run's newest checkpoint against real clips of its data.
 
@@ -74,6 +79,9 @@ def evaluate_run(
         batch_size: int. Videos per I3D forward pass.
         cache_dir: frame cache folder, None for the default, False for none.
         log: callable taking a str, for progress lines.
+        realism: bool or "brief". Also `realism` (`metrics.realism_report`: C2ST
+            with its calibration, motion ratio, drift); "brief" skips the
+            calibration (three more classifier tests).
 
     Returns:
         The dict of `evaluate_videos`, plus `source` ("run"), `path`, `step`,
@@ -89,10 +97,10 @@ def evaluate_run(
     config = config.replace(data=data or config.data)
     loaded = runs.load_models(run_dir)
     folder = runs.load_data(config, cache_dir)
-    real = folder.sample_clips(samples, frames, seed)
+    real, ids = folder.sample_clips(samples, frames, seed, with_video_ids=True)
     log(f"Generating {samples} videos of {frames} frames (step {loaded.step})...")
     fake = sampling.generate(loaded.models, samples, seed=seed, num_frames=frames)
-    results = _evaluate(real, fake, fvd, batch_size, seed, log)
+    results = _evaluate(real, fake, fvd, batch_size, seed, log, ids, realism)
     results.update(
         source="run", path=os.path.abspath(run_dir), step=loaded.step,
         mode=config.mode, frame_size=config.frame_size, data=os.path.abspath(config.data),
@@ -196,6 +204,7 @@ def evaluate_export(
     batch_size=16,
     cache_dir=None,
     log=_quiet,
+    realism=True,
 ):
     """Evaluates a SavedModel export (its `serving_default`) against real clips.
 
@@ -210,7 +219,7 @@ def evaluate_export(
         samples: int >= 2. Real and generated clips each.
         frames: int or None. Frames per clip; None for the export's `num_frames`
             (video) or the run's `num_frames` (frame exports; 16 if unknown).
-        seed, fvd, batch_size, cache_dir, log: see `evaluate_run`.
+        seed, fvd, batch_size, cache_dir, log, realism: see `evaluate_run`.
 
     Returns:
         The dict of `evaluate_videos`, plus `source` ("export"), `path`, `mode`,
@@ -228,10 +237,10 @@ def evaluate_export(
         frames = int(meta["num_frames"]) if meta["mode"] == "video" else config.num_frames
     _prepare(frames, samples, fvd)
     folder = runs.load_data(config, cache_dir)
-    real = folder.sample_clips(samples, frames, seed)
+    real, ids = folder.sample_clips(samples, frames, seed, with_video_ids=True)
     log(f"Generating {samples} videos of {frames} frames with {path}...")
     fake, _ = export_videos(path, samples, frames, seed)
-    results = _evaluate(real, fake, fvd, batch_size, seed, log)
+    results = _evaluate(real, fake, fvd, batch_size, seed, log, ids, realism)
     results.update(
         source="export", path=os.path.abspath(path), mode=meta["mode"],
         frame_size=int(meta["frame_size"]), data=os.path.abspath(config.data), seed=seed,
