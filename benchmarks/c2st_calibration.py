@@ -25,10 +25,9 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 
 def calibrate(name, folder, args):
-    from keras_vidgan import evaluate, metrics
+    from keras_vidgan import metrics
 
-    real, ids = evaluate.real_clips(folder, args.samples, args.frames, args.seed,
-                                    with_video_ids=True)
+    real, ids = folder.sample_clips(args.samples, args.frames, args.seed, with_video_ids=True)
     started = time.perf_counter()
     calibration = metrics.c2st_calibration(real, ids, seed=args.seed)
     seconds = time.perf_counter() - started

@@ -15,7 +15,6 @@ import re
 import shutil
 import tempfile
 
-
 __all__ = [
     "atomic_savez",
     "atomic_write",

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from keras_vidgan import cli, data, evaluate, metrics, runs
+from keras_vidgan import cli, data, metrics, runs
 from keras_vidgan import config as config_lib
 
 SIZE = 16
@@ -154,11 +154,11 @@ def test_real_clips_give_the_source_video_of_every_clip():
     starts = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
     entries = [data.VideoEntry(f"v{i}.mp4", n) for i, n in enumerate(lengths)]
     folder = data.VideoFolder("numbered", frames, starts, entries)
-    clips, ids = evaluate.real_clips(folder, 10, 5, seed=1, with_video_ids=True)
+    clips, ids = folder.sample_clips(10, 5, seed=1, with_video_ids=True)
     first = np.rint((clips[:, 0, 0, 0, 0] + 1.0) * 127.5).astype(np.int64)
     assert np.array_equal(ids, np.searchsorted(starts, first, side="right") - 1)
     assert set(ids.tolist()) == {0, 1, 2}
-    assert np.array_equal(clips, evaluate.real_clips(folder, 10, 5, seed=1))
+    assert np.array_equal(clips, folder.sample_clips(10, 5, seed=1))
 
 
 @pytest.mark.slow
