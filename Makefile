@@ -5,7 +5,6 @@ BIN := $(VENV)/bin
 DEMO ?= demo_output
 # The demo trains `--preset quick` (keras_vidgan/presets.py): about 6 minutes of training
 # on 2 CPU cores; benchmarks/bench_quality.py measures the same recipe.
-export TF_CPP_MIN_LOG_LEVEL ?= 2
 export OPENCV_FFMPEG_LOGLEVEL ?= -8
 
 .PHONY: install demo docs-assets test test-fast lint bench fvd-weights clean
@@ -33,7 +32,7 @@ demo: install
 	@echo "  run:         $(abspath $(DEMO)/run) (samples/, logs/ for TensorBoard, checkpoints/)"
 	@echo "  SavedModel:  $(abspath $(DEMO)/export)/1"
 	@echo "  sample:      $(abspath $(DEMO)/sample.mp4) (H.264, plays in a browser) and sample.gif"
-	@$(BIN)/keras-vidgan evaluate --run $(DEMO)/run --summary
+	@$(BIN)/keras-vidgan evaluate --run $(DEMO)/run --summary --samples 64 --no-fvd
 
 # The pictures in docs/assets/ (README, docs): from the demo's run, and with
 # REAL_CLIPS=DIR from a `--preset quick` run on that folder of real videos too.

@@ -325,7 +325,7 @@ def _add_evaluate(sub):
     p.add_argument("--no-realism", action="store_true",
                    help="skip the C2ST (and its calibration), motion ratio and drift")
     p.add_argument("--summary", action="store_true",
-                   help="one line: C2ST, motion ratio, drift, frame FD, and FVD only where the "
+                   help="one line: C2ST, motion ratio, drift, frame FD, and FVD where the "
                    "I3D weights are cached (make demo ends with it); no calibration")
     p.add_argument("--json", metavar="FILE", help="also write the results to FILE as JSON")
     p.add_argument("--cache-dir", help="frame cache folder (default ~/.cache/keras_vidgan/frames)")

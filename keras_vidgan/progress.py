@@ -10,10 +10,11 @@ import time
 
 __all__ = ["PhaseClock", "ProgressLine"]
 
-# Until video steps are timed: a video step costs about this many frame steps (one per
-# clip frame for each of the rollout, the frame critic and the temporal critic; measured
-# 15-19x at make demo's recipe). Replaced by the measured rate after a few video steps.
-VIDEO_STEP_COST_PER_FRAME = 2.0
+# Until video steps are timed: a video step costs about this many frame steps per clip
+# frame (the rollout and both critics see every frame; measured 12x for clips of 8 at
+# make demo's recipe, 16x at the quality preset's widths). Replaced by the measured rate
+# after a few video steps.
+VIDEO_STEP_COST_PER_FRAME = 1.5
 _TIMED_AFTER = 2  # steps of a phase run before its rate is trusted (the first traces)
 
 

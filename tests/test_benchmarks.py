@@ -41,7 +41,9 @@ def test_bench_quality_quick_reports_every_row(tmp_path, i3d_weights, demo_dir):
     # The variant flags reach the trained run; the rest is make demo's configuration.
     assert report["config"]["d_filters"] == 16
     assert report["config"]["g_ema"] == 0.9
-    assert report["config"]["g_filters"] == 48
+    from keras_vidgan import presets
+
+    assert report["config"]["g_filters"] == presets.preset_values("quick")["g_filters"]
     rows = report["rows"]
     assert set(rows) == {"untrained", "trained", "real_vs_real", "real_shuffled", "real_still",
                          "trained_still", "trained_from_real", "trained_live"}

@@ -15,7 +15,7 @@ def test_each_preset_resolves_to_a_valid_documented_config():
     quick = RunConfig(**presets.preset_values("quick"))
     assert (quick.frame_size, quick.g_filters, quick.d_filters, quick.batch_size, quick.clip_len) == (
         32, 32, 32, 16, 8)
-    assert (quick.frame_steps, quick.steps) == (2400, 2560)  # README: 2400 + 160 steps
+    assert (quick.frame_steps, quick.steps) == (1800, 1920)  # README: 1800 + 120 steps
     quality = RunConfig(**presets.preset_values("quality"))
     assert (quality.frame_steps, quality.steps) == (10000, 10550)
     assert presets.preset_values("document")["frame_size"] == 64  # the document's input_shape
@@ -29,7 +29,7 @@ def test_flags_override_a_preset_and_none_means_not_given():
 
 def test_presets_are_copies_and_unknown_names_list_the_known_ones():
     presets.preset_values("quick")["steps"] = 1
-    assert presets.PRESETS["quick"]["steps"] == 2560
+    assert presets.PRESETS["quick"]["steps"] == 1920
     with pytest.raises(ValueError, match=r"Unknown preset 'fast'.*document.*quality.*quick"):
         presets.preset_values("fast")
     with pytest.raises(ValueError, match="Unknown run settings"):

@@ -25,8 +25,8 @@ def test_eta_uses_each_phases_own_rate():
     assert clock.eta() is None  # nothing timed yet
     _run(now, clock, 1, 50, 0.2)  # warm-up: 5 steps/s
     assert clock.phase(50) == "warm-up" and clock.rate("warm-up") == pytest.approx(5.0)
-    # before any video step, a video step is estimated at 2 * clip_len warm-up steps
-    assert clock.eta() == pytest.approx(50 * 0.2 + 10 * 0.2 * 16)
+    # before any video step, a video step is estimated at 1.5 * clip_len warm-up steps
+    assert clock.eta() == pytest.approx(50 * 0.2 + 10 * 0.2 * 12)
     _run(now, clock, 51, 100, 0.2)
     _run(now, clock, 101, 105, 3.0)  # video: 3 s a step
     assert clock.phase(101) == "video" and clock.rate("video") == pytest.approx(1 / 3)
