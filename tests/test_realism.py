@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from keras_vidgan import cli, data, metrics, runs
+from keras_vidgan import cli, data, evaluate, metrics, runs
 from keras_vidgan import config as config_lib
 
 SIZE = 16
@@ -181,3 +181,23 @@ def test_evaluate_json_writes_every_measure(tmp_path, capsys):
     assert set(realism["c2st_calibration"]) == {"real_vs_real", "real_shuffled", "real_still"}
     assert "accuracy" in realism["c2st_calibration"]["real_vs_real"]
     assert realism["motion"]["ratio"] > 0.0 and realism["drift"]["steps"] == [1, 4]
+    # make demo's last line: one line, no calibration, no FVD without cached weights
+    code = cli.main(["evaluate", "--run", run, "--samples", "20", "--no-fvd", "--no-cache",
+                     "--summary"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert captured.out.count("\n") == 1 and captured.out.startswith("quality of 20 clips")
+    assert "C2ST" in captured.out and "real vs real" not in captured.out
+
+
+def test_summary_line_puts_realism_first_and_fvd_only_when_computed():
+    results = {"num_fake": 64, "num_frames": 16, "frame_fd": 2.781, "fvd": None,
+               "realism": {"c2st": {"accuracy": 0.996, "std": 0.004},
+                           "motion": {"ratio": 0.93, "generated": 3.8, "real": 4.1},
+                           "drift": {"steps": [1, 4, 8, 15], "ratio": 1.07, "real_ratio": 1.11}}}
+    line = evaluate.summary_line(results)
+    assert "\n" not in line and line.startswith("quality of 64 clips of 16 frames")
+    assert "C2ST 1.00 ± 0.00" in line and "motion 0.93x real" in line
+    assert "drift 1.07x (frame FD t=15 / t=1; real 1.11x)" in line and "frame FD 2.78" in line
+    assert "FVD" not in line.replace("frame FD", "")
+    assert evaluate.summary_line({**results, "fvd": 640.2}).endswith(", FVD 640")
