@@ -155,7 +155,10 @@ def _generate(args):
     samples = sampling.generate(models, args.n, seed=args.seed,
                                 num_frames=None if still else frames, first_frame=first)
     if ext == ".npy":  # exactly what the export's signatures return for this noise
-        np.save(args.out, video_io.to_uint8(samples))
+        from keras_vidgan import _files
+
+        with _files.atomic_write(args.out, "wb") as fh:  # whole or absent, the umask's mode
+            np.save(fh, video_io.to_uint8(samples))
         print(f"keras-vidgan: wrote {os.path.abspath(args.out)}")
         return 0
     if still:
