@@ -59,6 +59,8 @@ def _add_config_flags(p):
     """One flag per `RunConfig` field: name, help, choices and bounds from its metadata."""
     for field in dataclasses.fields(RunConfig):
         meta, flag = field.metadata, "--" + field.name.replace("_", "-")
+        if meta.get("cli") is False:
+            continue
         shown = f" (default {field.default})" if field.default not in ("", None) else ""
         if field.type is bool:
             p.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
@@ -108,7 +110,8 @@ def _strategy(name):
 def _train(args):
     from keras_vidgan import runs
 
-    flags = {f.name: getattr(args, f.name) for f in dataclasses.fields(RunConfig)}
+    flags = {f.name: getattr(args, f.name) for f in dataclasses.fields(RunConfig)
+             if f.metadata.get("cli") is not False}
     given = presets.apply_preset(args.preset, flags)  # the preset, then the flags
     base = RunConfig.from_file(args.config) if args.config else None
     config, _ = runs.resolve_config(args.out, base, given, steps=given.get("steps"),

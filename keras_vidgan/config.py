@@ -14,8 +14,8 @@ import os
 
 from keras_vidgan import _files
 
-__all__ = ["RunConfig", "PRECISIONS", "MODES", "LOSSES", "RESIDUALS", "RESIZES", "CONFIG_NAME",
-           "BOUNDS"]
+__all__ = ["RunConfig", "PRECISIONS", "MODES", "LOSSES", "RESIDUALS", "RESIZES", "LABELS",
+           "CONFIG_NAME", "BOUNDS"]
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 MODES = ("frame", "video")
@@ -24,6 +24,7 @@ LOSSES = ("bce", "lsgan")
 # document's), or "advect", the frame's own pixels moved within a small neighbourhood.
 RESIDUALS = ("add", "advect")
 RESIZES = ("crop", "letterbox")
+LABELS = ("none", "subfolders")  # where a video's class comes from (`load_video_folder`)
 CONFIG_NAME = "config.json"
 _MAX_STEPS = 10**9
 
@@ -63,6 +64,9 @@ def _field_problem(field, value):
         return None if isinstance(value, bool) else f"{name} must be true or false, received: {value!r}"
     if kind is str:
         return None if isinstance(value, str) else f"{name} must be a string, received: {value!r}"
+    if kind is tuple:
+        ok = isinstance(value, (list, tuple)) and all(isinstance(v, str) and v for v in value)
+        return None if ok else f"{name} must be a list of names, received: {value!r}"
     if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
         return f"{name} must be an integer, received: {value!r}"
     if kind is float and (isinstance(value, bool) or not isinstance(value, (int, float))):
@@ -124,6 +128,10 @@ class RunConfig:
         log_every: int. Steps between TensorBoard scalars.
         eval_every: int. Steps between quality evaluations (FVD / frame FD) into
             TensorBoard; 0 for none.
+        labels: str. `"none"` (unconditional) or `"subfolders"`: each video's class
+            is its first-level subfolder, and the models are class-conditional.
+        class_names: tuple of str. The classes in order (index = `class_id`), set
+            from the data when a labelled run starts; not a flag.
     """
 
     mode: str = _setting("frame", "frame GAN (the document's) or video GAN (§3.1.1 step 3)",
@@ -168,6 +176,16 @@ class RunConfig:
     eval_every: int = _setting(0, "steps between evaluations (FVD with >= 9 frames and cached "
                                "I3D weights, else frame FD) into TensorBoard; 0: off")
 
+    labels: str = _setting("none", "'subfolders': each video's class is its first-level "
+                           "subfolder, and the models are class-conditional (see README, "
+                           "Classes)", choices=LABELS)
+    class_names: tuple = _setting((), "the classes in order, from the data (not a flag)",
+                                  cli=False)
+
+    def __post_init__(self):
+        if isinstance(self.class_names, list):
+            self.class_names = tuple(self.class_names)
+
     def validate(self):
         """Checks every field's type, finiteness and range (`BOUNDS`) and the choices.
 
@@ -189,6 +207,12 @@ class RunConfig:
             (self.resize in RESIZES, "resize must be 'crop' or 'letterbox'"),
             (self.clip_len >= 2 or self.mode == "frame", "clip_len must be >= 2 in video mode"),
             (self.residual in RESIDUALS, f"residual must be one of {RESIDUALS}"),
+            (self.labels in LABELS, f"labels must be one of {LABELS}"),
+            (self.labels != "none" or not self.class_names,
+             "class_names are set but labels is 'none'"),
+            (len(set(self.class_names)) == len(self.class_names), "class_names repeat a name"),
+            (not self.class_names or len(self.class_names) >= 2,
+             "class_names must name at least 2 classes"),
         ]
         from keras_vidgan import augment  # TensorFlow: only when a run is checked
 
@@ -278,7 +302,7 @@ class RunConfig:
             )
         for name, value in values.items():
             kind = types[name]
-            expected = (int, float) if kind is float else kind
+            expected = (int, float) if kind is float else (list, tuple) if kind is tuple else kind
             if not isinstance(value, expected) or (isinstance(value, bool) and kind is not bool):
                 raise ValueError(
                     f"Expected {name} to be a {kind.__name__} in {path!r}, received: {value!r}"

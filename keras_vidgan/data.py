@@ -39,6 +39,7 @@ __all__ = [
     "VideoEntry",
     "VideoFolder",
     "NoUsableVideosError",
+    "LabelError",
     "find_videos",
     "scan_videos",
     "load_video_folder",
@@ -56,6 +57,10 @@ _CACHE_VERSION = 3  # bump when preprocessing changes
 
 class NoUsableVideosError(ValueError):
     """Raised when a folder has no video that can be used for training."""
+
+
+class LabelError(ValueError):
+    """Raised when a folder's subfolders cannot serve as class labels."""
 
 
 @dataclasses.dataclass
@@ -298,15 +303,21 @@ class VideoFolder:
         from_cache: bool. Whether the frames came from the cache.
         skipped: list of `(path, reason)`: folders and links the scan skipped
             (see `scan_videos`).
+        class_names: tuple of str. The classes in order (`labels="subfolders"`),
+            or `()` for an unlabelled folder.
+        labels: `np.ndarray` int32, the class of each usable video, or None.
     """
 
-    def __init__(self, folder, frames, starts, entries, from_cache=False, skipped=()):
+    def __init__(self, folder, frames, starts, entries, from_cache=False, skipped=(),
+                 class_names=(), labels=None):
         self.folder = folder
         self.frames = frames
         self.starts = starts
         self.entries = entries
         self.from_cache = from_cache
         self.skipped = list(skipped)
+        self.class_names = tuple(class_names)
+        self.labels = labels
 
     @property
     def frame_size(self):
@@ -404,8 +415,19 @@ class VideoFolder:
         used = [e for e in self.entries if not e.skipped]
         return VideoFolder(
             self.folder, np.concatenate(pieces), starts, [used[i] for i in videos],
-            self.from_cache,
+            self.from_cache, class_names=self.class_names,
+            labels=None if self.labels is None else self.labels[np.asarray(videos)],
         )
+
+    def of_class(self, class_id):
+        """The videos of class `class_id` (an index into `class_names`), as a `VideoFolder`."""
+        if self.labels is None:
+            raise ValueError("Expected a labelled folder (labels='subfolders').")
+        return self._subset(np.flatnonzero(self.labels == class_id))
+
+    def _clip_labels(self, starts):
+        """The class of each clip start (an index into `frames`)."""
+        return self.labels[np.searchsorted(self.starts, starts, side="right") - 1]
 
     def dataset(self, batch_size, clip_len=None, shuffle=True, repeat=True, seed=None):
         """A `tf.data.Dataset` of float32 batches in [-1, 1].
@@ -418,6 +440,11 @@ class VideoFolder:
             repeat: bool. Repeat forever, dropping the short last batch of each
                 pass. Defaults to True.
             seed: int or None. Shuffle seed.
+
+        A labelled folder yields `(batch, class_ids)` pairs (int32 `(batch,)`) with
+        the classes balanced: the clips of each class are shuffled apart and taken
+        in turn, class 0, 1, ..., so every batch holds about `batch_size / K` clips
+        of each of the K classes, however few videos a class has.
 
         Returns:
             A `tf.data.Dataset`, prefetched.
@@ -435,33 +462,56 @@ class VideoFolder:
             )
         frames = tf.constant(self.frames)
         offsets = tf.range(clip_len or 1, dtype=tf.int64)
-        ds = tf.data.Dataset.from_tensor_slices(starts)
-        if shuffle:
-            ds = ds.shuffle(len(starts), seed=seed, reshuffle_each_iteration=True)
-        if repeat:
-            ds = ds.repeat()
+        if self.labels is None:
+            ds = _shuffled(tf.data.Dataset.from_tensor_slices(starts), len(starts), shuffle,
+                           repeat, seed)
+        else:
+            ds = self._balanced(starts, shuffle, repeat, seed)
         ds = ds.batch(batch_size, drop_remainder=repeat)
 
-        def gather(index):
+        def gather(index, labels=None):
             if clip_len is None:
                 batch = tf.gather(frames, index)
             else:
                 batch = tf.gather(frames, index[:, None] + offsets[None, :])
-            return tf.cast(batch, tf.float32) / 127.5 - 1.0
+            batch = tf.cast(batch, tf.float32) / 127.5 - 1.0
+            return batch if labels is None else (batch, labels)
 
         return ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(
             tf.data.AUTOTUNE
         )
 
+    def _balanced(self, starts, shuffle, repeat, seed):
+        """`(start, class)` elements, the classes in turn (see `dataset`)."""
+        labels = self._clip_labels(starts).astype(np.int32)
+        per_class = []
+        for c in range(len(self.class_names)):
+            mine = starts[labels == c]
+            if len(mine) == 0:
+                raise ValueError(f"Expected clips of class {self.class_names[c]!r}, found none; "
+                                 "lower --clip-len or add videos of that class.")
+            ds = tf.data.Dataset.from_tensor_slices((mine, np.full(len(mine), c, np.int32)))
+            per_class.append(_shuffled(ds, len(mine), shuffle, True,
+                                       None if seed is None else seed + c))
+        if not repeat:  # one pass: each clip once, the classes as the folder holds them
+            return _shuffled(tf.data.Dataset.from_tensor_slices((starts, labels)), len(starts),
+                             shuffle, False, seed)
+        turns = tf.data.Dataset.range(len(per_class)).repeat()
+        return tf.data.Dataset.choose_from_datasets(per_class, turns)
+
     def summary(self, clip_len=1):
         """A printable table: one row per file, then totals."""
-        header = f"{'file':<40} {'frames':>7} {'size':>10} {'fps':>6} {'secs':>6} {'clips':>6}  status"
+        named = bool(self.class_names)
+        label = f" {'label':<16}" if named else ""
+        header = (f"{'file':<40}{label} {'frames':>7} {'size':>10} {'fps':>6} {'secs':>6} "
+                  f"{'clips':>6}  status")
         rows = [header, "-" * len(header)]
         for e in self.entries:
             size = f"{e.width}x{e.height}" if e.width else "?"
             status = f"skipped: {e.skipped}" if e.skipped else "ok"
+            label = f" {_shorten(_first_folder(e.path), 16):<16}" if named else ""
             rows.append(
-                f"{_shorten(e.path, 40):<40} {e.frames:>7} {size:>10} {e.fps:>6.1f} "
+                f"{_shorten(e.path, 40):<40}{label} {e.frames:>7} {size:>10} {e.fps:>6.1f} "
                 f"{e.duration:>6.1f} {e.clips(clip_len):>6}  {status}"
             )
         for path, reason in self.skipped:
@@ -477,11 +527,68 @@ class VideoFolder:
             + (" (from cache)" if self.from_cache else "")
             + (f"; {len(self.skipped)} other path(s) skipped by the scan" if self.skipped else "")
         )
+        if named:
+            used = [e for e in self.entries if not e.skipped]
+            counts = [
+                f"{name}: {int(np.sum(self.labels == c))} videos, "
+                f"{sum(e.clips(clip_len) for e, y in zip(used, self.labels) if y == c)} clips"
+                for c, name in enumerate(self.class_names)
+            ]
+            rows.append(f"{len(self.class_names)} classes (balanced in training): "
+                        + "; ".join(counts))
         return "\n".join(rows)
 
 
 def _shorten(text, width):
     return text if len(text) <= width else "..." + text[-(width - 3):]
+
+
+def _shuffled(ds, size, shuffle, repeat, seed):
+    if shuffle:
+        ds = ds.shuffle(size, seed=seed, reshuffle_each_iteration=True)
+    return ds.repeat() if repeat else ds
+
+
+def _first_folder(rel_path):
+    """The first-level subfolder of a path relative to the data folder ('' at the top)."""
+    parts = rel_path.replace(os.sep, "/").split("/")
+    return parts[0] if len(parts) > 1 else ""
+
+
+def _with_labels(result):
+    """`result` labelled by first-level subfolder (`labels="subfolders"`).
+
+    Raises:
+        LabelError: files at the top level, fewer than 2 classes, or a class
+            whose videos are all unusable.
+    """
+    rels = [e.path for e in result.entries]
+    top = [r for r in rels if not _first_folder(r)]
+    if top:
+        raise LabelError(
+            f"labels='subfolders' takes each video's class from its subfolder, but "
+            f"{len(top)} video(s) lie at the top of {result.folder!r} ({', '.join(top[:3])}); "
+            "move them into a subfolder named after their class."
+        )
+    names = sorted({_first_folder(r) for r in rels})
+    if len(names) < 2:
+        raise LabelError(
+            f"labels='subfolders' needs at least 2 classes (subfolders with videos), "
+            f"{result.folder!r} has {len(names)} ({', '.join(names) or 'none'}); add a "
+            "subfolder per class, or train without --labels."
+        )
+    used = [e for e in result.entries if not e.skipped]
+    labels = np.array([names.index(_first_folder(e.path)) for e in used], np.int32)
+    empty = [n for c, n in enumerate(names) if not np.any(labels == c)]
+    if empty:
+        reasons = "; ".join(f"{e.path}: {e.skipped}" for e in result.entries
+                            if e.skipped and _first_folder(e.path) in empty)
+        raise LabelError(
+            f"Class(es) {', '.join(map(repr, empty))} in {result.folder!r} have no usable "
+            f"video ({reasons[:300]}); add usable videos there or remove the subfolder."
+        )
+    result.class_names, result.labels = tuple(names), labels
+    return result
 
 
 def default_cache_dir():
@@ -523,6 +630,7 @@ def load_video_folder(
     max_frames=None,
     cache_dir=None,
     workers=None,
+    labels=None,
 ):
     """Decodes every usable video below `folder` into preprocessed frames.
 
@@ -541,15 +649,31 @@ def load_video_folder(
         cache_dir: str, None or False. Cache folder; None for
             `default_cache_dir()`, False for no cache.
         workers: int or None. Decoding threads; defaults to the CPU count.
+        labels: None (or `"none"`) or `"subfolders"`: each video's class is the
+            name of its first-level subfolder (`a/x.mp4` and `a/b/y.mp4` are both
+            class `a`); classes are sorted by name, `class_id` is the index.
 
     Returns:
-        A `VideoFolder`.
+        A `VideoFolder` (with `class_names` and `labels` when labelled).
 
     Raises:
         FileNotFoundError: if `folder` is not a directory.
         NoUsableVideosError: if no file in `folder` can be used.
+        LabelError: with `labels="subfolders"`, videos at the top level, fewer than
+            2 classes, or a class with no usable video.
         ValueError: for a bad setting.
     """
+    if labels not in (None, "none", "subfolders"):
+        raise ValueError(f"Expected labels None or 'subfolders', received: {labels!r}")
+    result = _load(folder, frame_size, frame_step, fps, resize, min_frames, max_frames,
+                   cache_dir, workers)
+    if labels == "subfolders":
+        return _with_labels(result)
+    return result
+
+
+def _load(folder, frame_size, frame_step, fps, resize, min_frames, max_frames, cache_dir,
+          workers):
     if resize not in RESIZE_MODES:
         raise ValueError(f"Expected resize in {RESIZE_MODES}, received: {resize!r}")
     if frame_step < 1 or frame_size < 1 or min_frames < 1:
@@ -666,44 +790,81 @@ def _demo_background(rng, size):
     return np.repeat(column, size, axis=1).astype(np.uint8)
 
 
-def make_demo_videos(folder, n=8, frames=48, size=64, fps=12, seed=0, ext=".mp4"):
+# The kinds of `make_demo_videos(classes=N)`: which shape moves, and along which axis
+# (degrees; either way along it).
+DEMO_CLASSES = (
+    ("circles-across", "circle", 0), ("squares-updown", "square", 90),
+    ("circles-diagonal", "circle", 45), ("squares-antidiagonal", "square", 135),
+    ("circles-updown", "circle", 90), ("squares-across", "square", 0),
+    ("circles-antidiagonal", "circle", 135), ("squares-diagonal", "square", 45),
+)
+
+
+def _demo_shapes(rng, size, kind=None):
+    """1-3 random shapes; with a `kind` of `DEMO_CLASSES`, its shape along its axis."""
+    shapes = []
+    for _ in range(int(rng.integers(1, 4))):
+        radius = int(rng.integers(max(size // 12, 2), max(size // 6, 3)))
+        speed = rng.uniform(0.8, 2.0) * size / 32
+        angle = rng.uniform(0, 2 * math.pi)
+        shape = "circle" if rng.random() < 0.5 else "square"
+        if kind is not None:
+            _, shape, degrees = kind
+            angle = math.radians(degrees) + (math.pi if rng.random() < 0.5 else 0.0)
+        shapes.append(
+            (
+                shape,
+                tuple(int(c) for c in rng.integers(90, 256, 3)),
+                radius,
+                tuple(rng.uniform(0, size - 2 * radius, 2)),
+                (speed * math.cos(angle), speed * math.sin(angle)),
+            )
+        )
+    return shapes
+
+
+def make_demo_videos(folder, n=8, frames=48, size=64, fps=12, seed=0, ext=".mp4", classes=0):
     """Writes a small synthetic video set: coloured shapes bouncing over a gradient.
 
     This is keras_vidgan's embedded default data: real video files written with
     `cv2.VideoWriter`, so they go through the same loader as a user's footage.
 
+    With `classes=N` the videos are of N visibly different kinds, one subfolder
+    each (for `load_video_folder(labels="subfolders")`): the first N of
+    `DEMO_CLASSES`, e.g. `circles-across/` (only circles, moving left and right)
+    and `squares-updown/` (only squares, moving up and down).
+
     Args:
         folder: str or path-like. Output folder (created).
-        n: int. Number of videos. Defaults to 8.
+        n: int. Number of videos (all classes together). Defaults to 8.
         frames: int. Frames per video. Defaults to 48 (4 s at 12 fps).
         size: int. Width and height in pixels. Defaults to 64.
         fps: float. Frame rate. Defaults to 12.
         seed: int. Random seed; the same seed writes the same videos.
         ext: str. `.mp4` (mp4v), `.avi` (MJPG) or `.mkv` (FFV1, lossless).
+        classes: int. 0 for one unlabelled set; 2 to `len(DEMO_CLASSES)` for that
+            many kinds, `n` videos shared out among them (class i gets video i, i + N, ...).
 
     Returns:
         Sorted list of the written paths.
+
+    Raises:
+        ValueError: if `classes` is 1 or above `len(DEMO_CLASSES)`, or `n < classes`.
     """
+    if classes and not 2 <= classes <= len(DEMO_CLASSES) or classes and n < classes:
+        raise ValueError(
+            f"Expected classes 0 or 2 to {len(DEMO_CLASSES)}, and at least one video per "
+            f"class, received: classes={classes}, videos={n}"
+        )
     rng = np.random.default_rng(seed)
     os.makedirs(folder, exist_ok=True)
     paths = []
     for i in range(n):
-        shapes = []
-        for _ in range(int(rng.integers(1, 4))):
-            radius = int(rng.integers(max(size // 12, 2), max(size // 6, 3)))
-            speed = rng.uniform(0.8, 2.0) * size / 32
-            angle = rng.uniform(0, 2 * math.pi)
-            shapes.append(
-                (
-                    "circle" if rng.random() < 0.5 else "square",
-                    tuple(int(c) for c in rng.integers(90, 256, 3)),
-                    radius,
-                    tuple(rng.uniform(0, size - 2 * radius, 2)),
-                    (speed * math.cos(angle), speed * math.sin(angle)),
-                )
-            )
+        kind = DEMO_CLASSES[i % classes] if classes else None
+        shapes = _demo_shapes(rng, size, kind)
         canvas = _demo_background(rng, size)
         video = np.stack([_draw_demo_frame(canvas, shapes, t) for t in range(frames)])
-        path = os.path.join(os.fspath(folder), f"demo_{i:03d}{ext}")
-        paths.append(video_io.write_video(path, video, fps))
+        out = os.path.join(os.fspath(folder), kind[0]) if kind else os.fspath(folder)
+        os.makedirs(out, exist_ok=True)
+        paths.append(video_io.write_video(os.path.join(out, f"demo_{i:03d}{ext}"), video, fps))
     return sorted(paths)

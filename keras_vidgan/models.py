@@ -26,6 +26,12 @@ __all__ = [
     "with_sigmoid",
     "frame_pairs",
     "build_models",
+    "ClassProjection",
+    "conditional_generator",
+    "projection_critic",
+    "conditioned",
+    "noise_dim",
+    "num_classes",
 ]
 
 # DCGAN practice (PyTorch momentum 0.1): moving statistics that keep up with a fast-
@@ -516,6 +522,8 @@ def build_models(config, sync_bn=False):
     common = {"dtype": keras.DTypePolicy(config.precision), "sync_bn": sync_bn}
     critic = {"batch_norm": config.d_batch_norm, "minibatch_stddev": config.d_minibatch_stddev}
     size, z, gf, df = config.frame_size, config.z_dim, config.g_filters, config.d_filters
+    classes = len(config.class_names)
+    z += CLASS_DIM if classes else 0  # the class embedding is joined to the noise
     built = {
         "generator": build_generator(z, size, base_filters=gf, **common),
         "discriminator": build_discriminator(size, base_filters=df, **critic, **common),
@@ -527,4 +535,144 @@ def build_models(config, sync_bn=False):
         built["temporal_discriminator"] = build_temporal_discriminator(
             size, base_filters=df, **critic, **common
         )
-    return built
+    return _conditioned_models(built, classes) if classes else built
+
+
+# --- Class conditioning --------------------------------------------------------------
+# Wrappers that make any of the models above class-conditional without changing them:
+# a learned class embedding joined to a generator's `noise` input, and a projection
+# term added to a critic's logit (Miyato & Koyama 2018). A conditional model takes its
+# usual input and an int `class_id` `(batch,)`: `[x, class_id]` for a one-input model,
+# the input dict plus `"class_id"` for a dict-input one (see `conditioned`).
+
+CLASS_DIM = 16  # length of a generator's class embedding
+
+
+def conditioned(inputs, class_id):
+    """A model's `inputs` with `class_id` added, for a conditional model (None: as is)."""
+    if class_id is None:
+        return inputs
+    if isinstance(inputs, dict):
+        return {**inputs, "class_id": class_id}
+    return [inputs, class_id]
+
+
+def _class_input():
+    return keras.Input(shape=(), dtype="int32", name="class_id")
+
+
+def conditional_generator(model, num_classes, embed_dim=CLASS_DIM, name=None):
+    """Joins a learned class embedding to the `noise` input of `model`.
+
+    `model` is built for noise of length `z_dim + embed_dim`; the returned model
+    takes noise of length `z_dim` and `class_id`, and feeds `model` with
+    `concat(noise, embed(class_id))`. Any other input (a frame) passes through.
+
+    Args:
+        model: a generator whose input is `noise` or a dict with `"noise"`.
+        num_classes: int >= 2.
+        embed_dim: int. Length of the class embedding. Defaults to `CLASS_DIM`.
+        name: str or None. Defaults to `model.name`.
+
+    Returns:
+        A `keras.Model` taking `[noise, class_id]` (or the dict plus `"class_id"`).
+    """
+    several = len(model.inputs) > 1  # a dict-input model, e.g. {"noise", "frame"}
+    given = {t.name: t for t in model.inputs} if several else {"noise": model.inputs[0]}
+    inputs = {
+        key: keras.Input(shape=(int(t.shape[-1]) - embed_dim,) if key == "noise" else t.shape[1:],
+                         name=key)
+        for key, t in given.items()
+    }
+    class_id = _class_input()
+    embedded = layers.Embedding(num_classes, embed_dim, name="class_embedding")(class_id)
+    code = layers.Concatenate(name="noise_and_class")([inputs["noise"], embedded])
+    output = model({**inputs, "noise": code} if several else code)
+    wrapped = {**inputs, "class_id": class_id} if several else [inputs["noise"], class_id]
+    return keras.Model(wrapped, output, name=name or model.name)
+
+
+@keras.saving.register_keras_serializable(package="keras_vidgan")
+class ClassProjection(layers.Layer):
+    """The projection term of a class-conditional critic: `<embed(y), phi(x)>`.
+
+    A projection discriminator (Miyato & Koyama 2018) scores `D(x, y) = psi(phi(x))
+    + embed(y)^T phi(x)`, where `phi(x)` are the critic's features before its last
+    Dense layer `psi`: the class enters as an inner product with the features,
+    which (for the optimal critic of a conditional GAN) is the log-ratio of the
+    class-conditional densities, rather than as an input channel.
+
+    Args:
+        num_classes: int. Number of classes.
+
+    Call arguments:
+        inputs: list `[features, class_id]`: `(batch, F)` and int `(batch,)`.
+
+    Returns:
+        `(batch, 1)` float32.
+    """
+
+    def __init__(self, num_classes, **kwargs):
+        kwargs.setdefault("dtype", "float32")
+        super().__init__(**kwargs)
+        self.num_classes = int(num_classes)
+
+    def build(self, input_shape):
+        self.embeddings = self.add_weight(
+            shape=(self.num_classes, int(input_shape[0][-1])), name="embeddings",
+            initializer=keras.initializers.RandomNormal(stddev=0.02),
+        )
+
+    def call(self, inputs):
+        features, class_id = inputs
+        embedded = keras.ops.take(self.embeddings, keras.ops.cast(class_id, "int32"), axis=0)
+        features = keras.ops.cast(features, "float32")
+        return keras.ops.sum(embedded * features, axis=-1, keepdims=True)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0][0], 1)
+
+    def get_config(self):
+        return {**super().get_config(), "num_classes": self.num_classes}
+
+
+def projection_critic(critic, num_classes, name=None):
+    """A class-conditional critic: `critic`'s logit plus a `ClassProjection` term.
+
+    `critic` is any one-input critic whose last layer is a Dense `"logit"` (the
+    frame and temporal critics above); its features `phi(x)` are that layer's input.
+
+    Returns:
+        A `keras.Model` taking `[x, class_id]` and returning `(batch, 1)` logits.
+    """
+    head = critic.get_layer("logit")
+    features = keras.Model(critic.inputs, head.input, name=f"{critic.name}_features")
+    x = keras.Input(shape=critic.inputs[0].shape[1:], name=critic.inputs[0].name)
+    class_id = _class_input()
+    phi = features(x)
+    projection = ClassProjection(num_classes, name="class_projection")([phi, class_id])
+    logit = layers.Add(dtype="float32", name="logit_and_projection")([head(phi), projection])
+    return keras.Model([x, class_id], logit, name=name or critic.name)
+
+
+def _conditioned_models(built, num_classes):
+    """`build_models`'s models, conditional on one of `num_classes` classes."""
+    wrap = {"generator": conditional_generator, "residual_generator": conditional_generator,
+            "discriminator": projection_critic, "temporal_discriminator": projection_critic}
+    return {key: wrap[key](model, num_classes) for key, model in built.items()}
+
+
+def num_classes(model):
+    """The classes a conditional model takes (0 for an unconditional one)."""
+    for layer in model.layers:
+        if layer.name == "class_embedding":
+            return int(layer.input_dim)
+        if isinstance(layer, ClassProjection):
+            return layer.num_classes
+    return 0
+
+
+def noise_dim(generator):
+    """Length of the noise a (conditional or not) generator takes."""
+    named = {t.name: t for t in generator.inputs}
+    return int(named.get("noise", generator.inputs[0]).shape[-1])
