@@ -136,6 +136,9 @@ def _add_generate(sub):
     p.add_argument("--frames", type=_positive, help="frames per video (default: the run's num_frames; 1 for a still grid)")
     p.add_argument("--from-image", help="image-to-video: start every video from this image (video mode)")
     p.add_argument("--seed", type=int, default=0, help="noise seed; the same seed gives the same output (default 0)")
+    p.add_argument("--class", dest="class_name", metavar="NAME", help="class-conditional runs "
+                   "(train --labels subfolders): samples of this class, by name or index "
+                   "(default: the classes in turn)")
     p.add_argument("--fps", type=float, default=8.0, help="frames per second of the video (default 8)")
     p.add_argument("--scale", type=_positive, help="nearest-neighbour upscale of the written file "
                    "(default: the smallest that makes it at least 256 px wide)")
@@ -155,8 +158,10 @@ def _generate(args):
         raise ValueError("--from-image needs a video-mode run (train --mode video).")
     ext = os.path.splitext(args.out)[1].lower()
     still = frames == 1 or ext == ".png"
+    classes = _class_id(args.class_name, config.class_names)
     samples = sampling.generate(models, args.n, seed=args.seed,
-                                num_frames=None if still else frames, first_frame=first)
+                                num_frames=None if still else frames, first_frame=first,
+                                classes=classes)
     if ext == ".npy":  # exactly what the export's signatures return for this noise
         from keras_vidgan import _files
 
@@ -175,6 +180,22 @@ def _generate(args):
         path = video_io.write_any(args.out, tiles, args.fps)
     print(f"keras-vidgan: wrote {os.path.abspath(path)}")
     return 0
+
+
+def _class_id(name, class_names):
+    """The class id of `--class NAME` (a name or an index), or None without the flag."""
+    if name is None:
+        return None
+    if not class_names:
+        raise ValueError(f"--class {name} needs a class-conditional run (train --labels "
+                         "subfolders); this run has no classes.")
+    if name in class_names:
+        return class_names.index(name)
+    if name.isdigit() and int(name) < len(class_names):
+        return int(name)
+    listed = ", ".join(f"{i}: {n}" for i, n in enumerate(class_names))
+    raise ValueError(f"Unknown class {name!r}; expected one of the run's classes ({listed}), "
+                     "by name or index.")
 
 
 def _read_image(path, frame_size, n):
@@ -275,6 +296,9 @@ def _add_data_commands(sub):
     p.add_argument("--fps", type=float, default=12.0, help="frame rate (default 12)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--ext", choices=(".mp4", ".avi", ".mkv"), default=".mp4", help="container (default .mp4)")
+    p.add_argument("--classes", type=_bounded(int, 0), default=0, help="write N visibly "
+                   "different kinds (which shapes move, and how) into N subfolders, for train "
+                   "--labels subfolders (2 to 8; default 0: one unlabelled set)")
     p.set_defaults(func=_make_demo)
     p = sub.add_parser("inspect-data", help="report what a folder of videos holds and what train would use")
     p.add_argument("dir", help="folder of videos")
@@ -282,6 +306,8 @@ def _add_data_commands(sub):
     p.add_argument("--clip-len", type=_positive, default=1, help="clip length for the clip count (default 1)")
     p.add_argument("--frame-step", type=_positive, default=1, help="keep every n-th frame (default 1)")
     p.add_argument("--fps", type=float, help="target frame rate")
+    p.add_argument("--labels", choices=("none", "subfolders"), default="none",
+                   help="'subfolders': label each video by its first-level subfolder")
     p.set_defaults(func=_inspect)
 
 
@@ -289,9 +315,11 @@ def _make_demo(args):
     from keras_vidgan import data
 
     paths = data.make_demo_videos(
-        args.dir, args.videos, args.frames, args.size, args.fps, args.seed, args.ext
+        args.dir, args.videos, args.frames, args.size, args.fps, args.seed, args.ext,
+        classes=args.classes,
     )
-    print(f"keras-vidgan: wrote {len(paths)} videos to {os.path.abspath(args.dir)}")
+    kinds = f" of {args.classes} classes (one subfolder each)" if args.classes else ""
+    print(f"keras-vidgan: wrote {len(paths)} videos{kinds} to {os.path.abspath(args.dir)}")
     return 0
 
 
@@ -300,7 +328,7 @@ def _inspect(args):
 
     folder = data.load_video_folder(
         args.dir, args.frame_size, args.frame_step, args.fps, min_frames=args.clip_len,
-        cache_dir=False,
+        cache_dir=False, labels=args.labels,
     )
     print(folder.summary(args.clip_len))
     return 0

@@ -14,6 +14,10 @@ Signatures (all `tensorflow/serving/predict`; uint8 images are RGB in [0, 255]):
 | `image_to_video`  | `image` uint8 [batch, H, W, 3], `noise` float32 [batch, z_dim] | `video` uint8 [batch, T, H, W, 3], frame 0 is `image` (video models) |
 | `discriminate`    | `frames` uint8 [batch, H, W, 3]                  | `probability` float32 [batch]: D's sigmoid, P(real) (§3.1.2) |
 
+Class-conditional models (`train --labels subfolders`) take one more input in every
+signature: `class_id` int64 [batch], the index of a class in the metadata's
+`class_names` (an id outside `[0, num_classes)` gets InvalidArgument naming the range).
+
 Inputs are checked inside the graph (rank, size, finite values, batch <= cap): a bad
 request gets InvalidArgument with a message naming the problem.
 """
@@ -30,6 +34,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_vidgan import _files, sampling
+from keras_vidgan import models as models_lib
 
 __all__ = ["export_saved_model", "export_keras", "next_version", "check_export", "WARMUP_FILE",
            "METADATA_FILE"]
@@ -63,8 +68,9 @@ class _Checks:
     inputs of any rank, so that a wrong rank reaches these checks too.
     """
 
-    def __init__(self, z_dim, frame_size, max_batch):
+    def __init__(self, z_dim, frame_size, max_batch, class_names=()):
         self.z_dim, self.frame_size, self.max_batch = z_dim, frame_size, max_batch
+        self.class_names = tuple(class_names)
 
     def _checked(self, x, name, expected, rank, tail):
         """`x` after checks of its rank, its batch and its shape after the batch (`tail`)."""
@@ -94,6 +100,20 @@ class _Checks:
 
     def seeds(self, seeds):
         return self._checked(seeds, "seeds", "[batch] (int64)", 1, [])
+
+    def class_ids(self, class_id, like):
+        """int32 `class_id` [batch] after checks of its shape, batch (as `like`'s) and range."""
+        k = len(self.class_names)
+        checked = self._checked(class_id, "class_id", "[batch] (int64)", 1, [])
+        batch = tf.shape(like)[0]
+        checked = _require(tf.equal(tf.shape(checked)[0], batch), checked,
+                           tf.zeros([batch], tf.int64),
+                           "class_id [batch] must have the batch size of the other input")
+        in_range = tf.reduce_all((checked >= 0) & (checked < k))
+        names = ", ".join(f"{i}: {n}" for i, n in enumerate(self.class_names))
+        checked = _require(in_range, checked, tf.zeros_like(checked),
+                           f"class_id must be in [0, {k}) (the classes: {names})")
+        return tf.cast(checked, tf.int32)
 
     def same_batch(self, image, noise):
         """`(image, noise)` after checking that their batch sizes agree."""
@@ -129,17 +149,20 @@ def _seeded_noise(seeds, z_dim):
     )
 
 
-def _endpoints(models, z_dim, frame_size, num_frames, max_batch):
+def _endpoints(models, z_dim, frame_size, num_frames, max_batch, class_names=()):
     """(name, fn, input_signature) of every signature of the export."""
     g, d = models["generator"], models["discriminator"]
     residual = models.get("residual_generator")
-    check = _Checks(z_dim, frame_size, max_batch)
+    check = _Checks(z_dim, frame_size, max_batch, class_names)
 
-    def sample(noise):
+    def sample(noise, y=None):
         if residual is None:
-            return {"frames": _to_uint8(g(noise, training=False))}
-        video = sampling.video_from_noise(g, residual, noise, num_frames)
+            return {"frames": _to_uint8(g(models_lib.conditioned(noise, y), training=False))}
+        video = sampling.video_from_noise(g, residual, noise, num_frames, y)
         return {"video": _to_uint8(video)}
+
+    if class_names:
+        return _conditional_endpoints(models, check, sample, num_frames)
 
     # Any rank: a wrong one reaches `_Checks`, whose message names the expected shape.
     noise_spec = tf.TensorSpec(None, tf.float32, name="noise")
@@ -179,6 +202,42 @@ def _endpoints(models, z_dim, frame_size, num_frames, max_batch):
                 [image_spec, noise_spec],
             )
         )
+    return endpoints
+
+
+def _conditional_endpoints(models, check, sample, num_frames):
+    """The signatures of a class-conditional export: each takes `class_id` too."""
+    d, residual, c = models["discriminator"], models.get("residual_generator"), models_lib.conditioned
+    class_spec = tf.TensorSpec(None, tf.int64, name="class_id")
+
+    def served(noise, class_id):
+        noise = check.noise(noise)
+        return sample(noise, check.class_ids(class_id, noise))
+
+    def seeded(seeds, class_id):
+        noise = _seeded_noise(check.seeds(seeds), check.z_dim)
+        return sample(noise, check.class_ids(class_id, noise))
+
+    def discriminate(frames, class_id):
+        frames = check.images(frames, "frames")
+        logits = d(c(frames, check.class_ids(class_id, frames)), training=False)
+        return {"probability": tf.sigmoid(tf.cast(logits[:, 0], tf.float32))}
+
+    endpoints = [
+        ("serving_default", served, [tf.TensorSpec(None, tf.float32, name="noise"), class_spec]),
+        ("generate_seeded", seeded, [tf.TensorSpec(None, tf.int64, name="seeds"), class_spec]),
+        ("discriminate", discriminate, [tf.TensorSpec(None, tf.uint8, name="frames"), class_spec]),
+    ]
+    if residual is not None:
+        def image_to_video(image, noise, class_id):
+            image, noise = check.same_batch(check.images(image, "image"), check.noise(noise))
+            video = sampling.rollout(residual, image, noise, num_frames,
+                                     check.class_ids(class_id, noise))
+            return {"video": _to_uint8(video)}
+
+        endpoints.append(("image_to_video", image_to_video, [
+            tf.TensorSpec(None, tf.uint8, name="image"),
+            tf.TensorSpec(None, tf.float32, name="noise"), class_spec]))
     return endpoints
 
 
@@ -222,6 +281,7 @@ def _warmup_requests(endpoints, z_dim, frame_size, model_name):
         "seeds": np.array([0], np.int64),
         "frames": np.full((1, frame_size, frame_size, 3), 127, np.uint8),
         "image": np.full((1, frame_size, frame_size, 3), 127, np.uint8),
+        "class_id": np.array([0], np.int64),
     }
     return [
         _prediction_log(model_name, name, {spec.name: examples[spec.name] for spec in signature})
@@ -269,7 +329,8 @@ def export_saved_model(
         overwrite: bool. Replace an existing version. Defaults to False.
         num_frames: int. Frames per exported video (video models). Defaults to 16.
         max_batch: int. Largest accepted batch. Defaults to 256.
-        config: `RunConfig` or dict or None. Saved in the metadata asset.
+        config: `RunConfig` or dict or None. Saved in the metadata asset; a
+            conditional run's `class_names` also name its classes there.
         model_name: str. Model name in the warmup requests. Defaults to
             `"keras_vidgan"` (TF Serving's `--model_name`).
 
@@ -285,7 +346,8 @@ def export_saved_model(
     if version is not None and (not isinstance(version, int) or version < 1):
         raise ValueError(f"Expected version to be an integer >= 1, received: {version!r}")
     g = models["generator"]
-    z_dim, frame_size = int(g.input_shape[-1]), int(g.output_shape[1])
+    z_dim, frame_size = models_lib.noise_dim(g), int(g.output_shape[1])
+    class_names = _class_names(config, models_lib.num_classes(g))
     video = "residual_generator" in models
     version = version or next_version(export_dir)
     final = os.path.join(export_dir, str(version))
@@ -294,7 +356,7 @@ def export_saved_model(
             f"Export version {final!r} exists; pass overwrite=True (--overwrite) or "
             "another version, or leave the version out to take the next one."
         )
-    endpoints = _endpoints(models, z_dim, frame_size, num_frames, max_batch)
+    endpoints = _endpoints(models, z_dim, frame_size, num_frames, max_batch, class_names)
     metadata = {
         "keras_vidgan_version": __version__,
         "mode": "video" if video else "frame",
@@ -304,6 +366,8 @@ def export_saved_model(
         "num_frames": num_frames if video else 1,
         "max_batch": max_batch,
         "signatures": [name for name, _, _ in endpoints],
+        "num_classes": len(class_names),
+        "class_names": list(class_names),  # class_id i is class_names[i]
         "config": config if isinstance(config, (dict, type(None))) else vars(config),
     }
     with _files.folder_lock(export_dir, "export", lock_file=False):
@@ -321,6 +385,15 @@ def export_saved_model(
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     return final
+
+
+def _class_names(config, num_classes):
+    """The class names of a conditional export, from its run config (ids as names without one)."""
+    names = (config.get("class_names") if isinstance(config, dict)
+             else getattr(config, "class_names", None)) or ()
+    if num_classes and len(names) != num_classes:
+        names = [str(i) for i in range(num_classes)]
+    return tuple(names) if num_classes else ()
 
 
 def export_keras(models, out_dir, overwrite=False):
@@ -411,6 +484,7 @@ inputs = {
     "seeds": tf.constant([1, 2], tf.int64),
     "frames": tf.constant(rng.integers(0, 256, (b, s, s, 3)), tf.uint8),
     "image": tf.constant(rng.integers(0, 256, (b, s, s, 3)), tf.uint8),
+    "class_id": tf.constant([0, meta.get("num_classes", 1) - 1], tf.int64),
 }
 from tensorflow.core.protobuf import saved_model_pb2
 proto = saved_model_pb2.SavedModel()
@@ -426,8 +500,9 @@ for name, fn in loaded.signatures.items():
         "outputs": {k: [v.dtype.name, list(v.shape)] for k, v in out.items()},
     }
 seeded = loaded.signatures["generate_seeded"]
-first = [v.numpy() for v in seeded(seeds=tf.constant([7], tf.int64)).values()][0]
-again = [v.numpy() for v in seeded(seeds=tf.constant([7], tf.int64)).values()][0]
+one = {"class_id": tf.constant([0], tf.int64)} if meta.get("num_classes") else {}
+first = [v.numpy() for v in seeded(seeds=tf.constant([7], tf.int64), **one).values()][0]
+again = [v.numpy() for v in seeded(seeds=tf.constant([7], tf.int64), **one).values()][0]
 report["seeded_deterministic"] = bool((first == again).all())
 try:
     from tensorflow_serving.apis import prediction_log_pb2  # protos only, no server code

@@ -79,7 +79,8 @@ def resolve_config(run_dir, base=None, overrides=None, steps=None, restart=False
             except ValueError:
                 if "data" not in overrides:
                     raise  # damaged: name it; with --data and flags the run starts anew
-        config = (base or saved or config_lib.RunConfig()).replace(**overrides)
+        # The classes come from the data again (`train_run`).
+        config = (base or saved or config_lib.RunConfig()).replace(class_names=(), **overrides)
         if not config.data:
             raise ValueError("Expected --data DIR with --restart (a folder of videos).")
         resuming = False
@@ -320,7 +321,19 @@ def load_data(config, cache_dir=None):
         resize=config.resize,
         min_frames=config.clip_len if config.mode == "video" else 1,
         cache_dir=cache_dir,
+        labels=config.labels,
     )
+
+
+def _with_classes(config, folder, run_dir):
+    """`config` with the data's classes; a resumed run's must be the ones it trained on."""
+    if config.class_names and tuple(config.class_names) != folder.class_names:
+        raise RunError(
+            f"The classes of {config.data!r} ({', '.join(folder.class_names) or 'none'}) are "
+            f"not the ones the run in {run_dir} trains on ({', '.join(config.class_names)}); "
+            "restore the data's subfolders, or pass --restart to train anew from step 0"
+        )
+    return config.replace(class_names=folder.class_names)
 
 
 def make_trainer(config, run_dir=None, strategy=None):
@@ -446,6 +459,7 @@ def _train_locked(config, run_dir, steps, quiet, log, cache_dir, strategy, resta
         config = config.replace(steps=steps)
     config.validate()
     folder = load_data(config, cache_dir)
+    config = _with_classes(config, folder, run_dir)
     clip_len = config.clip_len if config.mode == "video" else 1
     log(folder.summary(clip_len))
     if restart and os.path.isdir(_ckpt_dir(run_dir)):

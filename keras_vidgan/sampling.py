@@ -22,8 +22,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_vidgan import models as models_lib
+
 __all__ = ["seeded_noise", "sample_noise", "generate", "rollout", "video_from_noise",
-           "latent_walk"]
+           "latent_walk", "class_ids"]
 
 
 def seeded_noise(n, z_dim, seed, stream=0):
@@ -59,7 +61,36 @@ def sample_noise(n, z_dim, seed=None):
     return keras.random.normal((n, z_dim), seed=seed)
 
 
-def generate(models, n, seed=None, num_frames=None, first_frame=None):
+def class_ids(num_classes, n, classes=None):
+    """The int32 class ids `(n,)` of `n` samples of a conditional model (None: unconditional).
+
+    Args:
+        num_classes: int. Classes of the model; 0 for an unconditional one.
+        n: int. Number of samples.
+        classes: an int (all `n` of that class), a sequence of `n` ids, or None
+            (0, 1, ..., num_classes - 1, 0, ... in turn).
+
+    Raises:
+        ValueError: classes for an unconditional model, a wrong count, or an id
+            outside `[0, num_classes)`.
+    """
+    if not num_classes:
+        if classes is not None:
+            raise ValueError("Expected no classes for an unconditional model (train with "
+                             f"--labels subfolders for classes), received: {classes!r}")
+        return None
+    if classes is None:
+        ids = np.arange(n) % num_classes
+    else:
+        ids = np.broadcast_to(np.asarray(classes), (n,)) if np.ndim(classes) == 0 else np.asarray(classes)
+    if ids.shape != (n,) or not np.issubdtype(ids.dtype, np.integer):
+        raise ValueError(f"Expected one int class id or {n} of them, received: {classes!r}")
+    if ids.min() < 0 or ids.max() >= num_classes:
+        raise ValueError(f"Expected class ids in [0, {num_classes}), received: {classes!r}")
+    return tf.constant(ids, tf.int32)
+
+
+def generate(models, n, seed=None, num_frames=None, first_frame=None, classes=None):
     """Frames or videos from a run's models in inference mode.
 
     Args:
@@ -73,24 +104,28 @@ def generate(models, n, seed=None, num_frames=None, first_frame=None):
             video model, a latent walk (to the noise of `seed + 1`) of a frame model.
         first_frame: array `(n, H, W, C)` in [-1, 1], or None. Video models: start
             the rollout from these frames (image-to-video).
+        classes: conditional models: see `class_ids` (None: the classes in turn).
 
     Returns:
         `np.ndarray` float32 in [-1, 1].
     """
     generator, residual = models["generator"], models.get("residual_generator")
-    z_dim = int(generator.input_shape[-1])
+    z_dim = models_lib.noise_dim(generator)
+    y = class_ids(models_lib.num_classes(generator), n, classes)
     noise = sample_noise(n, z_dim, seed)
     if num_frames is None:
-        return keras.ops.convert_to_numpy(generator(noise, training=False))
+        return keras.ops.convert_to_numpy(
+            generator(models_lib.conditioned(noise, y), training=False))
     if residual is None:
         end_seed = seed + 1 if isinstance(seed, (int, np.integer)) else seed
-        return latent_walk(generator, noise, sample_noise(n, z_dim, end_seed), num_frames).numpy()
+        end = sample_noise(n, z_dim, end_seed)
+        return latent_walk(generator, noise, end, num_frames, y).numpy()
     if first_frame is None:
-        return video_from_noise(generator, residual, noise, num_frames).numpy()
-    return rollout(residual, first_frame, noise, num_frames).numpy()
+        return video_from_noise(generator, residual, noise, num_frames, y).numpy()
+    return rollout(residual, first_frame, noise, num_frames, y).numpy()
 
 
-def rollout(residual_generator, first_frame, noise, num_frames):
+def rollout(residual_generator, first_frame, noise, num_frames, class_id=None):
     """Rolls the residual generator out from a first frame (§3.1.1 step 3, repeated).
 
     `x_0 = first_frame`, `x_{t+1} = R(z, x_t)`: each generated frame is added to the
@@ -102,6 +137,7 @@ def rollout(residual_generator, first_frame, noise, num_frames):
         first_frame: tensor `(batch, height, width, channels)` in [-1, 1].
         noise: tensor `(batch, z_dim)`.
         num_frames: int. Frames in the output video, the first frame included.
+        class_id: int tensor `(batch,)` for a conditional model, or None.
 
     Returns:
         Tensor `(batch, num_frames, height, width, channels)` float32 in [-1, 1],
@@ -119,8 +155,8 @@ def rollout(residual_generator, first_frame, noise, num_frames):
     frames = tf.TensorArray(tf.float32, size=num_frames, element_shape=frame.shape)
 
     def step(t, frame, frames):
-        frame = tf.cast(residual_generator({"noise": noise, "frame": frame}, training=False),
-                        tf.float32)
+        inputs = models_lib.conditioned({"noise": noise, "frame": frame}, class_id)
+        frame = tf.cast(residual_generator(inputs, training=False), tf.float32)
         return t + 1, frame, frames.write(t, frame)
 
     _, _, frames = tf.while_loop(lambda t, *_: t < num_frames, step,
@@ -128,7 +164,7 @@ def rollout(residual_generator, first_frame, noise, num_frames):
     return tf.transpose(frames.stack(), [1, 0, 2, 3, 4])
 
 
-def video_from_noise(generator, residual_generator, noise, num_frames):
+def video_from_noise(generator, residual_generator, noise, num_frames, class_id=None):
     """A video from noise alone: the frame generator draws frame 0, then a rollout.
 
     Args:
@@ -136,15 +172,16 @@ def video_from_noise(generator, residual_generator, noise, num_frames):
         residual_generator: model from `build_residual_generator`.
         noise: tensor `(batch, z_dim)`.
         num_frames: int. Frames per video.
+        class_id: int tensor `(batch,)` for conditional models, or None.
 
     Returns:
         Tensor `(batch, num_frames, height, width, channels)` float32 in [-1, 1].
     """
-    first = generator(noise, training=False)
-    return rollout(residual_generator, first, noise, num_frames)
+    first = generator(models_lib.conditioned(noise, class_id), training=False)
+    return rollout(residual_generator, first, noise, num_frames, class_id)
 
 
-def latent_walk(generator, start, end, num_frames):
+def latent_walk(generator, start, end, num_frames, class_id=None):
     """A video from a frame-only generator by walking in z (a cheap baseline).
 
     Interpolates spherically (slerp) from `start` to `end` noise, which keeps the
@@ -155,6 +192,7 @@ def latent_walk(generator, start, end, num_frames):
         start: tensor `(batch, z_dim)`. Noise of the first frame.
         end: tensor `(batch, z_dim)`. Noise of the last frame.
         num_frames: int. Frames per video (>= 2).
+        class_id: int tensor `(batch,)` for a conditional generator, or None.
 
     Returns:
         Tensor `(batch, num_frames, height, width, channels)` float32 in [-1, 1].
@@ -168,5 +206,6 @@ def latent_walk(generator, start, end, num_frames):
     frames = []
     for t in np.linspace(0.0, 1.0, int(num_frames)):
         z = (tf.sin((1.0 - t) * omega) * start + tf.sin(t * omega) * end) / tf.sin(omega)
-        frames.append(tf.cast(generator(z, training=False), tf.float32))
+        frames.append(tf.cast(generator(models_lib.conditioned(z, class_id), training=False),
+                              tf.float32))
     return tf.stack(frames, axis=1)

@@ -159,7 +159,8 @@ class Trainer:
         self.augment = augment_lib.parse_policy(augment)
         self.seed = int(seed)
         self.strategy = strategy or tf.distribute.get_strategy()
-        self.z_dim = int(generator.input_shape[-1])
+        self.z_dim = models_lib.noise_dim(generator)
+        self.num_classes = models_lib.num_classes(generator)  # 0: unconditional
         if not 0.0 <= ema_decay < 1.0:
             raise ValueError(
                 f"Expected ema_decay in [0, 1) (0: no average), received: {ema_decay}"
@@ -268,12 +269,17 @@ class Trainer:
         params = self._replica_rows(augment_lib.random_params, tf.shape(x)[0], stream)
         return augment_lib.apply(x, params, self.augment)
 
-    def _frame_losses(self, real):
-        """Frame mode: the document's GAN on a batch of frames."""
+    def _frame_losses(self, real, y=None):
+        """Frame mode: the document's GAN on a batch of frames (of classes `y`, if given).
+
+        A conditional run draws its fakes with the real batch's classes, so that the
+        critic compares real and generated samples of the same classes.
+        """
+        c = models_lib.conditioned
         noise = self._noise(tf.shape(real)[0])  # as many fakes as real frames
-        fake = self.generator(noise, training=True)
-        real_logits = self.discriminator(self._augment(real, 1), training=True)
-        fake_logits = self.discriminator(self._augment(fake, 2), training=True)
+        fake = self.generator(c(noise, y), training=True)
+        real_logits = self.discriminator(c(self._augment(real, 1), y), training=True)
+        fake_logits = self.discriminator(c(self._augment(fake, 2), y), training=True)
         return {
             "d_loss": self.d_loss_fn(real_logits, fake_logits),
             "g_loss": self.g_loss_fn(fake_logits),
@@ -281,7 +287,7 @@ class Trainer:
             "d_fake": tf.reduce_mean(tf.sigmoid(tf.cast(fake_logits, tf.float32))),
         }
 
-    def _video_losses(self, real):
+    def _video_losses(self, real, y=None):
         """Video mode: frame GAN + residual rollout judged frame-wise and pair-wise.
 
         Half of the rollouts start from the real clips' first frames (image-to-video),
@@ -291,26 +297,30 @@ class Trainer:
         still poor (demo data, an earlier residual branch, otherwise equal runs: FVD
         of G's frames held still 1512 with, 1142 without).
         """
-        shape = tf.shape(real)
+        c, shape = models_lib.conditioned, tf.shape(real)
         num_frames = real.shape[1]
         noise = self._noise(shape[0])
-        first_fake = self.generator(noise, training=True)
+        first_fake = self.generator(c(noise, y), training=True)
         half = shape[0] // 2
         frame = tf.concat([real[:half, 0], tf.stop_gradient(first_fake[half:])], axis=0)
         fakes, start = [], frame
         for _ in range(num_frames - 1):  # §3.1.1 step 3, rolled out
-            frame = self.residual_generator({"noise": noise, "frame": frame}, training=True)
+            frame = self.residual_generator(c({"noise": noise, "frame": frame}, y), training=True)
             fakes.append(frame)
         fake_clip = tf.stack([start] + fakes, axis=1)
         fake_frames = tf.concat([first_fake] + fakes, axis=0)
         real_frames = tf.reshape(real, tf.concat([[-1], shape[2:]], 0))
-        real_logits = self.discriminator(self._augment(real_frames, 1), training=True)
-        fake_logits = self.discriminator(self._augment(fake_frames, 2), training=True)
+        # The classes of each critic input (None: unconditional): clips' frames and
+        # pairs are batch-major, the generated frames time-major.
+        y_frames, y_fakes, y_pairs = (None,) * 3 if y is None else (
+            tf.repeat(y, num_frames), tf.tile(y, [num_frames]), tf.repeat(y, num_frames - 1))
+        real_logits = self.discriminator(c(self._augment(real_frames, 1), y_frames), training=True)
+        fake_logits = self.discriminator(c(self._augment(fake_frames, 2), y_fakes), training=True)
         real_pair = self.temporal_discriminator(
-            models_lib.frame_pairs(self._augment(real, 3)), training=True
+            c(models_lib.frame_pairs(self._augment(real, 3)), y_pairs), training=True
         )
         fake_pair = self.temporal_discriminator(
-            models_lib.frame_pairs(self._augment(fake_clip, 4)), training=True
+            c(models_lib.frame_pairs(self._augment(fake_clip, 4)), y_pairs), training=True
         )
         fw, tw = self.frame_weight, self.temporal_weight
         parts = {  # each critic's losses, logged apart (TensorBoard: one tag each)
@@ -347,11 +357,12 @@ class Trainer:
 
     def _replica_step(self, real, frames_only):
         video = self.video_mode and not frames_only
+        real, y = real if isinstance(real, tuple) else (real, None)  # (clips, class ids)
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             if video:
-                logs = self._video_losses(real)
+                logs = self._video_losses(real, y)
             else:  # frame mode, or a video-mode warm-up step on the first frames
-                logs = self._frame_losses(real if real.shape.rank == 4 else real[:, 0])
+                logs = self._frame_losses(real if real.shape.rank == 4 else real[:, 0], y)
             d_objective = self._objective(self.d_optimizer, logs["d_loss"])
             g_objective = self._objective(self.g_optimizer, logs["g_loss"])
         g_variables = self.g_variables if video else self.generator.trainable_variables
@@ -559,13 +570,15 @@ class Trainer:
             local = replicas // context.num_input_pipelines
             first = context.input_pipeline_id * local
 
-            def split(batch):
+            def split(*batch):  # a batch, or (batch, class ids)
                 with tf.control_dependencies([tf.debugging.assert_equal(
-                    tf.shape(batch)[0] % replicas, 0,
+                    tf.shape(batch[0])[0] % replicas, 0,
                     message=f"the global batch size must be divisible by the {replicas} replicas",
                 )]):
-                    parts = tf.reshape(batch, tf.concat([[replicas, -1], tf.shape(batch)[1:]], 0))
-                return tf.data.Dataset.from_tensor_slices(parts[first:first + local])
+                    parts = tuple(tf.reshape(b, tf.concat([[replicas, -1], tf.shape(b)[1:]], 0))
+                                  for b in batch)
+                parts = tuple(p[first:first + local] for p in parts)
+                return tf.data.Dataset.from_tensor_slices(parts if len(parts) > 1 else parts[0])
 
             return dataset.flat_map(split)
 
@@ -595,6 +608,15 @@ class Trainer:
         if self._checked:
             return
         values = self.strategy.experimental_local_results(batch)
+        labelled = isinstance(values[0], tuple)
+        if labelled != bool(self.num_classes):
+            raise ValueError(
+                f"Expected {'(clips, class ids)' if self.num_classes else 'unlabelled'} batches "
+                f"for {'conditional' if self.num_classes else 'unconditional'} models, received "
+                f"{'labelled' if labelled else 'unlabelled'} ones; build the models with "
+                "class_names matching the data's labels."
+            )
+        values = [v[0] for v in values] if labelled else values
         rank = len(values[0].shape)
         expected = 5 if self.video_mode else 4
         if rank != expected:
@@ -602,7 +624,7 @@ class Trainer:
             raise ValueError(
                 f"Expected batches of {kind}, received: shape={tuple(values[0].shape)}"
             )
-        want = tuple(self.discriminator.input_shape[1:])
+        want = tuple(self.generator.output_shape[1:])
         if tuple(values[0].shape[-3:]) != want:
             raise ValueError(
                 f"Expected frames of shape {want} to match the models, received: "
@@ -655,7 +677,7 @@ class Trainer:
 
     # --- Sampling ---------------------------------------------------------------------
 
-    def generate(self, n, seed=None, num_frames=None, first_frame=None):
+    def generate(self, n, seed=None, num_frames=None, first_frame=None, classes=None):
         """Generates frames or videos with the models in inference mode.
 
         G is `sampling_generator`: the moving average of its weights when the trainer
@@ -670,13 +692,15 @@ class Trainer:
                 generator in video mode, a latent walk in frame mode.
             first_frame: array `(n, H, W, C)` in [-1, 1], or None. Video mode: start
                 the rollout from these frames (image-to-video).
+            classes: conditional models: an int (every sample of that class), a list
+                of `n` class ids, or None (classes 0, 1, ..., K - 1, 0, ... in turn).
 
         Returns:
             `np.ndarray` float32 in [-1, 1].
         """
         return sampling.generate(
             self.sampling_models(), n, self.sample_seed if seed is None else seed,
-            num_frames, first_frame,
+            num_frames, first_frame, classes,
         )
 
     def sampling_models(self):
