@@ -51,6 +51,7 @@ __all__ = [
     "compare_features",
     "evaluate_videos",
     "format_results",
+    "format_classes",
     "fvd_available",
     "summary_line",
     "require_i3d_weights",
@@ -240,7 +241,35 @@ def summary_line(results):
         parts.append(f"FVD {results['fvd']:.0f}")
     head = (f"quality of {results['num_fake']} clips of {results['num_frames']} frames "
             "against the run's data")
+    classes = results.get("classes")
+    if classes:
+        acc = classes["class_accuracy"]
+        parts.append(f"class accuracy {acc['accuracy']:.2f} (chance {acc['chance']:.2f}; "
+                     + ", ".join(f"{n} {a:.2f}" for n, a in zip(classes["names"], acc["per_class"]))
+                     + ")")
     return f"{head}: " + ", ".join(parts)
+
+
+def format_classes(classes, indent="  "):
+    """The per-class block of a conditional run's results (`results["classes"]`)."""
+    acc = classes["class_accuracy"]
+    lines = [f"{indent}per class (each class's samples vs its own real clips; a classifier of "
+             "the real classes labels the samples):"]
+    for row, fake, real in zip(classes["per_class"], acc["per_class"], acc["real_per_class"]):
+        figures = [f"frame FD {row['frame_fd']:.2f}"]
+        if row.get("fvd") is not None:
+            figures.append(f"FVD {row['fvd']:.0f}")
+        if (row.get("motion") or {}).get("ratio") is not None:
+            figures.append(f"motion {row['motion']['ratio']:.2f}x")
+        if row.get("c2st"):
+            figures.append(f"C2ST {row['c2st']['accuracy']:.2f}")
+        ceiling = "-" if real is None else f"{real:.2f}"
+        lines.append(f"{indent}  {row['name']:<22} labelled right {fake:.2f} (real held out "
+                     f"{ceiling}); " + ", ".join(figures))
+    real = "-" if acc["real_accuracy"] is None else f"{acc['real_accuracy']:.2f}"
+    lines.append(f"{indent}  class accuracy {acc['accuracy']:.3f} (chance {acc['chance']:.3f}; "
+                 f"the classifier on held-out real clips: {real})")
+    return "\n".join(lines)
 
 
 def format_results(results):
@@ -267,6 +296,8 @@ def format_results(results):
                  "per-frame proxy features, not FID)")
     if results.get("realism") is not None:
         lines.append(metrics.format_realism(results["realism"]))
+    if results.get("classes"):
+        lines.append(format_classes(results["classes"]))
     lines.append(f"  {BIAS_NOTE}")
     return "\n".join(lines)
 

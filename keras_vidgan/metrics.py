@@ -63,6 +63,7 @@ __all__ = [
     "frame_drift",
     "realism_report",
     "format_realism",
+    "class_accuracy",
 ]
 
 FeatureStats = collections.namedtuple("FeatureStats", ["mu", "sigma", "num_samples", "features"])
@@ -671,7 +672,7 @@ def _c2st_inputs(clips):
     return np.concatenate([clips, changes], axis=-1)
 
 
-def _c2st_classifier(input_shape, seed):
+def _c2st_classifier(input_shape, seed, outputs=1):
     """A small seeded CNN on clips: three stride-2 convolutions shared by every frame
     (with its change), spatial pooling, a convolution over time, pooling, one logit.
 
@@ -697,7 +698,7 @@ def _c2st_classifier(input_shape, seed):
                           kernel_initializer=keras.initializers.HeNormal(seed=seed + 3)),
             layers.LeakyReLU(0.2),
             layers.GlobalAveragePooling1D(),
-            layers.Dense(1, name="logit",
+            layers.Dense(outputs, name="logit",
                          kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 4)),
         ],
         name="c2st_classifier",
@@ -1173,3 +1174,113 @@ def format_realism(report, indent="  "):
         lines.append(f"{indent}drift     {ratio:>14}   (frame FD of generated frame t vs real "
                      f"frames, last/first t: {steps}; real clips {real_ratio})")
     return "\n".join(lines)
+
+
+_CLASS_STEPS = 300  # training steps of the class classifier
+
+
+def class_accuracy(real, real_labels, generated, generated_labels, num_classes, seed=0,
+                   real_video_ids=None, holdout=0.25, steps=_CLASS_STEPS, batch_size=_C2ST_BATCH,
+                   learning_rate=_C2ST_LEARNING_RATE, size=_C2ST_SIZE, max_frames=_C2ST_MAX_FRAMES):
+    """How often a classifier trained on real clips gives generated clips their asked class.
+
+    The clip CNN of the C2ST (`classifier_two_sample_test`: frames and their
+    changes, 6 channels, standardised with the training clips' statistics), with
+    `num_classes` outputs, is trained for `steps` steps of Adam on the real clips
+    minimising the softmax cross-entropy `-mean(log softmax(f(x))[y])`, then labels
+    every generated clip. A generated clip of class c is "right" when the
+    classifier's most likely class is c: a conditional generator whose samples of
+    c look and move like the real clips of c scores near the classifier's own
+    accuracy on held-out real clips (`real_accuracy`, the ceiling); one that
+    ignores its class scores about `1 / num_classes` (chance).
+
+    Args:
+        real: `(n, T, H, W, C)` real clips, float in [-1, 1] or uint8.
+        real_labels: `(n,)` int, the class of each real clip.
+        generated: `(m, T, H', W', C)` generated clips, the same T.
+        generated_labels: `(m,)` int, the class each was asked for.
+        num_classes: int >= 2.
+        seed: int. Seed of the split, the weights and the batch order.
+        real_video_ids: `(n,)` the source video of each real clip, or None: the
+            held-out real clips are whole videos (about `holdout` of each class's),
+            so that the ceiling is not inflated by clips of videos seen in training.
+        holdout: float in (0, 1). Share of each class's real videos (or clips) held out.
+        steps, batch_size, learning_rate: the classifier's training.
+        size, max_frames: frames are area-downsampled to `size`, clips cut to `max_frames`.
+
+    Returns:
+        Dict: `per_class` (generated accuracy of each class), `accuracy` (their
+        mean), `real_per_class` and `real_accuracy` (held-out real clips; None for
+        a class with no held-out clip), `chance` (`1 / num_classes`), `num_real`,
+        `num_generated`, `seed`, `seconds`.
+
+    Raises:
+        ValueError: on invalid videos, labels outside `[0, num_classes)`, or a class
+            with no real clip.
+    """
+    started = time.perf_counter()
+    real, generated = _video_array(real, "real"), _video_array(generated, "generated")
+    y_real = np.asarray(real_labels, np.int64)
+    y_fake = np.asarray(generated_labels, np.int64)
+    if y_real.shape != (len(real),) or y_fake.shape != (len(generated),):
+        raise ValueError("Expected one label per clip, received: "
+                         f"{y_real.shape} for {len(real)} real, {y_fake.shape} for "
+                         f"{len(generated)} generated clips")
+    for name, y in (("real", y_real), ("generated", y_fake)):
+        if len(y) and (y.min() < 0 or y.max() >= num_classes):
+            raise ValueError(f"Expected {name} labels in [0, {num_classes}), received: "
+                             f"{sorted(set(y.tolist()))}")
+    missing = [c for c in range(num_classes) if not np.any(y_real == c)]
+    if missing:
+        raise ValueError(f"Expected real clips of every class, received none of {missing}")
+    rng = np.random.default_rng(seed)
+    test = _held_out(y_real, real_video_ids, holdout, rng)
+    common = _common_size(real, generated, limit=size)
+    x_real = _c2st_inputs(_unit_clips(real, common, max_frames))
+    x_fake = _c2st_inputs(_unit_clips(generated, common, max_frames))
+    train = ~test if test.any() else np.ones(len(real), bool)
+    axes = tuple(range(x_real.ndim - 1))
+    mean, std = x_real[train].mean(axis=axes), x_real[train].std(axis=axes) + 1e-3
+    model = _c2st_classifier(x_real.shape[1:], seed, outputs=num_classes)
+    model.compile(keras.optimizers.Adam(learning_rate),
+                  keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    x_train, y_train = (x_real[train] - mean) / std, y_real[train]
+    batch = min(batch_size, len(x_train))
+    order = np.concatenate([rng.permutation(len(x_train))
+                            for _ in range(-(-steps * batch // len(x_train)))])[:steps * batch]
+    model.fit(x_train[order], y_train[order], batch_size=batch, epochs=1, shuffle=False, verbose=0)
+
+    def predict(x):
+        return np.argmax(model.predict((x - mean) / std, batch_size=64, verbose=0), axis=-1)
+
+    def per_class(predicted, y):
+        return [float(np.mean(predicted[y == c] == c)) if np.any(y == c) else None
+                for c in range(num_classes)]
+
+    fake_acc = per_class(predict(x_fake), y_fake)
+    real_acc = per_class(predict(x_real[test]), y_real[test]) if test.any() else [None] * num_classes
+    known = [a for a in fake_acc if a is not None]
+    known_real = [a for a in real_acc if a is not None]
+    return {
+        "per_class": fake_acc,
+        "accuracy": float(np.mean(known)) if known else None,
+        "real_per_class": real_acc,
+        "real_accuracy": float(np.mean(known_real)) if known_real else None,
+        "chance": 1.0 / num_classes,
+        "num_real": int(len(real)),
+        "num_generated": int(len(generated)),
+        "seed": int(seed),
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+def _held_out(labels, video_ids, share, rng):
+    """A mask of held-out real clips: about `share` of each class's videos (or clips)."""
+    groups = np.arange(len(labels)) if video_ids is None else np.asarray(video_ids)
+    test = np.zeros(len(labels), bool)
+    for c in np.unique(labels):
+        mine = np.unique(groups[labels == c])
+        count = max(int(round(share * len(mine))), 1)
+        if count < len(mine):  # a class of one video (or clip) trains only
+            test |= np.isin(groups, rng.choice(mine, count, replace=False)) & (labels == c)
+    return test

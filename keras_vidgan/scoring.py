@@ -54,6 +54,43 @@ def _evaluate(real, fake, fvd, batch_size, seed, log, real_video_ids=None, reali
     return results
 
 
+def _evaluate_classes(folder, generate, samples, frames, fvd, batch_size, seed, log, realism):
+    """Per-class figures of a conditional model, and the class classifier's accuracy.
+
+    Each class gets `samples // K` (at least 2) real clips of its own videos and as
+    many generated clips asked for it: `evaluate_videos` (frame FD, FVD) and, with
+    `realism`, the motion ratio (and, unless "brief", the C2ST) of each.
+    `metrics.class_accuracy` then trains a clip classifier on the real clips of
+    all classes and labels the generated ones.
+
+    Args:
+        generate: callable `(n, class_id) -> (n, T, H, W, 3)` generated clips.
+    """
+    names = folder.class_names
+    per = max(samples // len(names), 2)
+    rows, reals, fakes, labels, videos = [], [], [], [], []
+    for c, name in enumerate(names):
+        real, ids = folder.of_class(c).sample_clips(per, frames, seed, with_video_ids=True)
+        fake = generate(per, c)
+        log(f"Class {name!r}: {per} real and {per} generated clips...")
+        row = {"name": name, **evaluate_videos(real, fake, fvd=fvd, batch_size=batch_size,
+                                               seed=seed)}
+        if realism and frames >= 2:
+            row["motion"] = metrics.motion_ratio(fake, real)
+        if realism is True and per >= 5:  # not "brief": the C2ST too
+            row["c2st"] = metrics.classifier_two_sample_test(fake, real, seed=seed)
+        rows.append(row)
+        reals.append(real)
+        fakes.append(fake)
+        labels.append(np.full(per, c))
+        videos.append(ids + 100_000 * c)  # video ids unique across classes
+    log("Class check: a classifier trained on the real clips labels the generated ones...")
+    accuracy = metrics.class_accuracy(
+        np.concatenate(reals), np.concatenate(labels), np.concatenate(fakes),
+        np.concatenate(labels), len(names), seed=seed, real_video_ids=np.concatenate(videos))
+    return {"names": list(names), "per_class": rows, "class_accuracy": accuracy}
+
+
 def evaluate_run(
     run_dir,
     data=None,
@@ -85,7 +122,10 @@ def evaluate_run(
 
     Returns:
         The dict of `evaluate_videos`, plus `source` ("run"), `path`, `step`,
-        `mode`, `frame_size`, `data`, `seed`, `seconds`.
+        `mode`, `frame_size`, `data`, `seed`, `seconds`; a class-conditional run
+        adds `classes`: `names`, `per_class` (the figures of each class's samples
+        against its real clips) and `class_accuracy` (`metrics.class_accuracy`:
+        how often a classifier of the real classes gives a sample its asked class).
 
     Raises:
         FileNotFoundError: no run, no checkpoint, no data folder or no I3D weights.
@@ -101,6 +141,11 @@ def evaluate_run(
     log(f"Generating {samples} videos of {frames} frames (step {loaded.step})...")
     fake = sampling.generate(loaded.models, samples, seed=seed, num_frames=frames)
     results = _evaluate(real, fake, fvd, batch_size, seed, log, ids, realism)
+    if config.class_names:
+        results["classes"] = _evaluate_classes(
+            folder, lambda n, c: sampling.generate(loaded.models, n, seed=seed, num_frames=frames,
+                                                   classes=c),
+            samples, frames, fvd, batch_size, seed, log, realism)
     results.update(
         source="run", path=os.path.abspath(run_dir), step=loaded.step,
         mode=config.mode, frame_size=config.frame_size, data=os.path.abspath(config.data),
@@ -137,22 +182,28 @@ def _export_config(meta, data):
 
 
 def _serving_generator(signature, max_batch):
-    """A generator-like callable over the export's `serving_default`: noise -> [-1, 1]."""
+    """A generator-like callable over the export's `serving_default`: noise -> [-1, 1].
+
+    A conditional export's takes `[noise, class_id]`, as a conditional generator does.
+    """
     chunk = max(min(int(max_batch), _EXPORT_CHUNK), 1)
 
     def generate(noise, training=False):
         del training
+        noise, class_id = noise if isinstance(noise, (list, tuple)) else (noise, None)
         noise = tf.convert_to_tensor(noise, tf.float32)
         outputs = []
         for start in range(0, int(noise.shape[0]), chunk):
-            out = signature(noise=noise[start:start + chunk])
+            rows = slice(start, start + chunk)
+            extra = {} if class_id is None else {"class_id": tf.cast(class_id[rows], tf.int64)}
+            out = signature(noise=noise[rows], **extra)
             outputs.append(next(iter(out.values())))
         return tf.cast(tf.concat(outputs, 0), tf.float32) / 127.5 - 1.0
 
     return generate
 
 
-def export_videos(path, n, num_frames, seed=0):
+def export_videos(path, n, num_frames, seed=0, classes=None):
     """`n` videos of `num_frames` frames from an export's `serving_default`, in-process.
 
     The noise is the one `sampling.generate(models, n, seed, num_frames)` draws, so an
@@ -166,6 +217,8 @@ def export_videos(path, n, num_frames, seed=0):
         n: int. Number of videos.
         num_frames: int. Frames per video.
         seed: int. Noise seed.
+        classes: a conditional export's classes (`sampling.class_ids`: an int, `n`
+            ids, or None for the classes in turn).
 
     Returns:
         `(videos, metadata)`: float32 `(n, num_frames, H, W, 3)` in [-1, 1], and the
@@ -186,11 +239,12 @@ def export_videos(path, n, num_frames, seed=0):
     generate = _serving_generator(signature, meta.get("max_batch", _EXPORT_CHUNK))
     z_dim = int(meta["z_dim"])
     noise = sampling.sample_noise(n, z_dim, seed)
+    y = sampling.class_ids(int(meta.get("num_classes", 0)), n, classes)
     if meta["mode"] == "video":
-        videos = generate(noise)[:, :num_frames]
+        videos = generate(noise if y is None else [noise, y])[:, :num_frames]
     else:
         end = sampling.sample_noise(n, z_dim, seed + 1)
-        videos = sampling.latent_walk(generate, noise, end, num_frames)
+        videos = sampling.latent_walk(generate, noise, end, num_frames, y)
     return np.asarray(videos, np.float32), meta
 
 
@@ -241,6 +295,10 @@ def evaluate_export(
     log(f"Generating {samples} videos of {frames} frames with {path}...")
     fake, _ = export_videos(path, samples, frames, seed)
     results = _evaluate(real, fake, fvd, batch_size, seed, log, ids, realism)
+    if meta.get("class_names"):
+        results["classes"] = _evaluate_classes(
+            folder, lambda n, c: export_videos(path, n, frames, seed, classes=c)[0],
+            samples, frames, fvd, batch_size, seed, log, realism)
     results.update(
         source="export", path=os.path.abspath(path), mode=meta["mode"],
         frame_size=int(meta["frame_size"]), data=os.path.abspath(config.data), seed=seed,
