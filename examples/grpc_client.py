@@ -1,6 +1,7 @@
 """Calls a keras_vidgan model served by TF Serving over gRPC (port 8500).
 
     python examples/grpc_client.py --host localhost:8500 --model vidgan --seeds 1 2 --out v.gif
+    python examples/grpc_client.py --seeds 1 2 --class-id 0   # a class-conditional export
 
 Needs only `tensorflow-serving-api` (installed with keras_vidgan) and TensorFlow.
 """
@@ -40,10 +41,14 @@ def main():
     parser.add_argument("--host", default="localhost:8500", help="TF Serving gRPC address")
     parser.add_argument("--model", default="vidgan", help="served model name")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="one video per seed")
+    parser.add_argument("--class-id", type=int, help="class-conditional exports: the class of "
+                        "every video (an index into class_names of assets.extra/keras_vidgan.json)")
     parser.add_argument("--out", help="write the first output as .gif/.mp4 (needs keras_vidgan)")
     args = parser.parse_args()
-    outputs = predict(args.host, args.model, "generate_seeded",
-                      {"seeds": np.array(args.seeds, np.int64)})
+    inputs = {"seeds": np.array(args.seeds, np.int64)}
+    if args.class_id is not None:
+        inputs["class_id"] = np.full(len(args.seeds), args.class_id, np.int64)
+    outputs = predict(args.host, args.model, "generate_seeded", inputs)
     for name, value in outputs.items():
         print(f"{name}: {value.dtype} {value.shape}")
     if args.out:

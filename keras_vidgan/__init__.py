@@ -19,6 +19,7 @@ _API = {
     "keras_vidgan.callbacks": ["ProgressLogger", "SampleWriter", "TensorBoardLogger"],
     "keras_vidgan.config": ["RunConfig"],
     "keras_vidgan.data": [
+        "LabelError",
         "NoUsableVideosError",
         "VideoFolder",
         "find_videos",
@@ -41,9 +42,13 @@ _API = {
         "build_models",
         "build_residual_generator",
         "build_temporal_discriminator",
+        "conditional_generator",
+        "conditioned",
         "frame_pairs",
+        "projection_critic",
         "with_sigmoid",
     ],
+    "keras_vidgan.metrics": ["class_accuracy"],
     "keras_vidgan.runs": ["load_models", "train_run"],
     "keras_vidgan.sampling": [
         "generate",

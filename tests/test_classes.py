@@ -288,3 +288,67 @@ def test_conditional_run_trains_generates_exports_serves_and_resumes(three_class
 
     assert "class accuracy" in evaluate.format_results(results)
     assert "class accuracy" in evaluate.summary_line(results)
+
+
+@pytest.fixture(scope="module")
+def conditional_export(labelled, tmp_path_factory):
+    from keras_vidgan import export
+
+    built = models_lib.build_models(_config(labelled))
+    base = tmp_path_factory.mktemp("export")
+    return built, export.export_saved_model(built, str(base), config=_config(labelled))
+
+
+def test_conditional_export_serves_by_class_id_over_grpc(conditional_export):
+    """README's gRPC client with a class, against an in-process PredictionService."""
+    import sys
+    from concurrent import futures
+
+    import grpc
+    from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
+
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
+    import grpc_client
+
+    built, path = conditional_export
+    loaded = tf.saved_model.load(path)
+
+    class Service(prediction_service_pb2_grpc.PredictionServiceServicer):
+        def Predict(self, request, context):  # what TF Serving does with a request
+            fn = loaded.signatures[request.model_spec.signature_name or "serving_default"]
+            outputs = fn(**{k: tf.constant(tf.make_ndarray(v)) for k, v in request.inputs.items()})
+            response = predict_pb2.PredictResponse()
+            for key, value in outputs.items():
+                response.outputs[key].CopyFrom(tf.make_tensor_proto(value.numpy()))
+            return response
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(Service(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        out = grpc_client.predict(f"127.0.0.1:{port}", "vidgan", "generate_seeded",
+                                  {"seeds": np.array([3, 4], np.int64),
+                                   "class_id": np.array([2, 0], np.int64)})
+    finally:
+        server.stop(None)
+    assert out["frames"].shape == (2, 16, 16, 3)
+    noise = tf.stack([sampling.seeded_noise(1, 8, s)[0] for s in (3, 4)])
+    expected = built["generator"](models_lib.conditioned(noise, tf.constant([2, 0])))
+    expected = np.clip(np.round((expected.numpy() + 1) * 127.5), 0, 255)
+    assert np.abs(out["frames"].astype(int) - expected).max() <= 1
+
+
+def test_conditional_warmup_requests_carry_a_class_id(conditional_export):
+    prediction_log_pb2 = pytest.importorskip(
+        "tensorflow_serving.apis.prediction_log_pb2", reason="the [serving] extra")
+    from keras_vidgan import export
+
+    _, path = conditional_export
+    records = list(tf.data.TFRecordDataset(os.path.join(path, export.WARMUP_FILE)))
+    requests = [prediction_log_pb2.PredictionLog.FromString(r.numpy()).predict_log.request
+                for r in records]
+    assert {r.model_spec.signature_name for r in requests} == {
+        "serving_default", "generate_seeded", "discriminate"}
+    for request in requests:
+        assert tf.make_ndarray(request.inputs["class_id"]).tolist() == [0]
