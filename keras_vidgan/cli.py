@@ -1,9 +1,9 @@
 """The `keras-vidgan` command line: a thin layer over the library.
 
-    keras-vidgan make-demo-data DIR
-    keras-vidgan inspect-data DIR
-    keras-vidgan train --data DIR --out RUN_DIR [--config FILE.json] [--mode video] ...
-    keras-vidgan generate --run RUN_DIR --out FILE [--frames N] [--from-image IMG]
+    keras-vidgan make-demo-data DIR [--classes N]
+    keras-vidgan inspect-data DIR [--labels subfolders]
+    keras-vidgan train --data DIR --out RUN_DIR [--config FILE.json] [--mode video] [--labels subfolders] ...
+    keras-vidgan generate --run RUN_DIR --out FILE [--frames N] [--from-image IMG] [--class NAME]
     keras-vidgan export --run RUN_DIR --out EXPORT_DIR [--version N] [--format keras]
     keras-vidgan check-export EXPORT_DIR
     keras-vidgan evaluate --run RUN_DIR | --export EXPORT_DIR --data DIR

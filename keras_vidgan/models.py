@@ -517,7 +517,8 @@ def build_models(config, sync_bn=False):
 
     Returns:
         Dict with `generator` and `discriminator`, plus `residual_generator` and
-        `temporal_discriminator` in video mode.
+        `temporal_discriminator` in video mode; class-conditional (see
+        `conditional_generator`, `projection_critic`) when `config.class_names` is set.
     """
     common = {"dtype": keras.DTypePolicy(config.precision), "sync_bn": sync_bn}
     critic = {"batch_norm": config.d_batch_norm, "minibatch_stddev": config.d_minibatch_stddev}

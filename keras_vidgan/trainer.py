@@ -69,6 +69,10 @@ class Trainer:
     clip's first frame out for T - 1 steps (§3.1.1 step 3), the frame discriminator
     scores single frames and the temporal discriminator consecutive pairs.
 
+    Class-conditional models (`build_models` of a config with `class_names`) train on
+    `(batch, class_ids)` pairs (`VideoFolder.dataset` of a labelled folder); the fakes
+    of a step are asked for the real batch's classes.
+
     Each step draws fresh noise, stateless from `(seed, step, replica)`: the same
     seed gives the same noise, also after a resume and on any number of replicas.
     G and D are updated simultaneously from one generator pass, as in the TensorFlow

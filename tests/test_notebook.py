@@ -40,6 +40,7 @@ def test_stored_notebook_is_built_from_make_tutorial_and_shows_its_results():
     )
     text = _assert_shows_pictures(saved)
     assert "full run" in text, "the stored outputs must come from a full (not quick) run"
+    assert "served, one seed and two classes: (2, 32, 32, 3) differ: True" in text
     assert not any(o.get("output_type") == "error" for c in saved.cells for o in c.get("outputs", []))
 
 
@@ -54,3 +55,4 @@ def test_notebook_executes_and_shows_plots_grids_and_videos(tmp_path, monkeypatc
     text = _assert_shows_pictures(nb)
     assert "quick run" in text
     assert "defect 1:" in text and "image-to-video starts at the image: True" in text
+    assert "differ: True" in text and "class_id must be in [0, 3)" in text
