@@ -335,6 +335,8 @@ class VideoFolder:
         """
         digest = hashlib.sha1(repr((self.frames.shape, *settings)).encode())
         digest.update(np.ascontiguousarray(self.starts, np.int64).tobytes())
+        if self.labels is not None:  # balanced batches are another pipeline
+            digest.update(repr(self.class_names).encode() + self.labels.tobytes())
         return digest.hexdigest()[:16]
 
     def clip_starts(self, clip_len):
