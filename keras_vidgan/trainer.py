@@ -88,6 +88,10 @@ class Trainer:
             mode. Defaults to 1.
         temporal_weight: float. Weight of the temporal discriminator's losses.
             Defaults to 1.
+        temporal_critic: str. What the temporal discriminator was built to judge
+            (`models.build_temporal_discriminator`'s `kind`): `"pairs"`, `"gaps"`
+            (clip_len - 1 random pairs per clip, the same for real and generated
+            clips) or `"clip"`. Defaults to `"pairs"`.
         frame_steps: int. Video mode: the first `frame_steps` steps train G and D
             alone on the clips' first frames (frame mode), so that the rollouts of
             §3.1.1 step 3 start from frames that already look like the data. Frame
@@ -134,6 +138,7 @@ class Trainer:
         d_optimizer=None,
         frame_weight=1.0,
         temporal_weight=1.0,
+        temporal_critic="pairs",
         frame_steps=0,
         augment=None,
         seed=0,
@@ -155,6 +160,8 @@ class Trainer:
         self.d_loss_fn, self.g_loss_fn = losses_lib.get_losses(loss)
         self.frame_weight = float(frame_weight)
         self.temporal_weight = float(temporal_weight)
+        models_lib.temporal_channels(temporal_critic, 3, 2)  # validates the kind
+        self.temporal_critic = temporal_critic
         self.frame_steps = int(frame_steps) if residual_generator is not None else 0
         self.augment = augment_lib.parse_policy(augment)
         self.seed = int(seed)
@@ -306,12 +313,9 @@ class Trainer:
         real_frames = tf.reshape(real, tf.concat([[-1], shape[2:]], 0))
         real_logits = self.discriminator(self._augment(real_frames, 1), training=True)
         fake_logits = self.discriminator(self._augment(fake_frames, 2), training=True)
-        real_pair = self.temporal_discriminator(
-            models_lib.frame_pairs(self._augment(real, 3)), training=True
-        )
-        fake_pair = self.temporal_discriminator(
-            models_lib.frame_pairs(self._augment(fake_clip, 4)), training=True
-        )
+        pick = self._temporal_picker(shape[0], num_frames)
+        real_pair = self.temporal_discriminator(pick(self._augment(real, 3)), training=True)
+        fake_pair = self.temporal_discriminator(pick(self._augment(fake_clip, 4)), training=True)
         fw, tw = self.frame_weight, self.temporal_weight
         parts = {  # each critic's losses, logged apart (TensorBoard: one tag each)
             "d_loss_frame": self.d_loss_fn(real_logits, fake_logits),
@@ -328,6 +332,31 @@ class Trainer:
             "t_real": tf.reduce_mean(tf.sigmoid(tf.cast(real_pair, tf.float32))),
             "t_fake": tf.reduce_mean(tf.sigmoid(tf.cast(fake_pair, tf.float32))),
         }
+
+    def _temporal_picker(self, batch, num_frames):
+        """Clips -> the temporal critic's inputs; for `"gaps"`, one draw of frame pairs.
+
+        The pairs `i < j` are uniform over all pairs of a clip, `num_frames - 1` per
+        clip, drawn from stream 5 and shared by the real and generated clips, so
+        the gaps tell the critic nothing about which is which.
+        """
+        if self.temporal_critic == "pairs":
+            return models_lib.frame_pairs
+        if self.temporal_critic == "clip":
+            return models_lib.clip_stack
+
+        def draw(rows, seed):
+            shape = (rows, num_frames - 1)
+            a = tf.random.stateless_uniform(shape, seed, 0, num_frames, tf.int32)
+            b = tf.random.stateless_uniform(
+                shape, tf.random.experimental.stateless_fold_in(seed, 1), 0, num_frames - 1,
+                tf.int32,
+            )
+            b = b + tf.cast(b >= a, tf.int32)  # a different frame
+            return tf.minimum(a, b), tf.maximum(a, b)
+
+        first, second = self._replica_rows(draw, batch, stream=5)
+        return lambda clips: models_lib.gap_pairs(clips, first, second)
 
     def _objective(self, optimizer, loss):
         """The scalar to differentiate: loss per replica, loss-scaled in float16."""

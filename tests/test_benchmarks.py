@@ -66,17 +66,22 @@ def test_bench_quality_shares_a_warm_up_and_scores_earlier_steps(tmp_path):
         out = tmp_path / f"q{len(os.listdir(tmp_path))}.json"
         done = subprocess.run([*quick, *extra, "--out", str(out)], capture_output=True, text=True,
                               timeout=900, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"), cwd=ROOT)
-        return done, (json.loads(out.read_text())["datasets"]["demo"]["rows"]
+        return done, (json.loads(out.read_text())["datasets"]["demo"]
                       if done.returncode == 0 else None)
 
-    done, whole = run("--score-at", "3")  # trains the warm-up (2 steps), scores at 3 and 4
+    done, report = run("--score-at", "3")  # trains the warm-up (2 steps), scores at 3 and 4
     assert done.returncode == 0, done.stderr[-3000:]
+    # the demo data is scored against fresh demo videos of another seed (held out)
+    assert report["reference"].startswith("make_demo_videos(n=64, seed=1000")
+    assert "held-out videos" in done.stderr
+    whole = report["rows"]
     assert set(whole) == {"untrained", "trained", "trained_still", "trained_live", "trained_3",
                           "trained_live_3"}
     assert "trained @3" in done.stdout and "trained, no EMA @3" in done.stdout
     os.remove(os.path.join(warm, "demo", "data_key"))  # a warm-up kept without its data key
     done, short = run("--steps", "3")  # from the kept warm-up: the same run's first 3 steps
     assert done.returncode == 0, done.stderr[-3000:]
+    short = short["rows"]
     assert short["trained"]["frame_fd"] == whole["trained_3"]["frame_fd"]
     assert short["trained_live"]["frame_fd"] == whole["trained_live_3"]["frame_fd"]
     assert short["trained"]["frame_fd"] != whole["trained"]["frame_fd"]  # step 3 is not step 4
@@ -105,4 +110,7 @@ def test_bench_quality_trains_what_make_demo_trains():
     expected = {k: v for k, v in presets.preset_values(preset).items() if k != "sample_every"}
     assert bench_quality.DEMO == expected
     videos = re.search(r"make-demo-data \S+(?: --videos (\d+))?", makefile).group(1)
-    assert int(videos or 8) == bench_quality.DEMO_VIDEOS
+    from keras_vidgan import cli
+
+    default = cli.build_parser().parse_args(["make-demo-data", "x"]).videos
+    assert int(videos or default) == bench_quality.DEMO_VIDEOS
