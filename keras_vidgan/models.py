@@ -29,6 +29,7 @@ __all__ = [
     "gap_pairs",
     "clip_stack",
     "temporal_channels",
+    "temporal_kind",
     "build_models",
 ]
 
@@ -513,6 +514,21 @@ def temporal_channels(kind, channels, clip_len):
         )
     return {"pairs": 2 * channels, "gaps": 2 * channels + 1,
             "clip": (2 * clip_len - 1) * channels}[kind]
+
+
+def temporal_kind(critic, channels=3):
+    """The `kind` a temporal critic was built for, read from its input channels.
+
+    Args:
+        critic: a model from `build_temporal_discriminator`.
+        channels: int. Channels of one frame.
+
+    Returns:
+        str: `"pairs"` (2C channels), `"gaps"` (2C + 1) or `"clip"` ((2T - 1)C, T >= 2).
+    """
+    width = int(critic.input_shape[-1])
+    kinds = {2 * channels: "pairs", 2 * channels + 1: "gaps"}
+    return kinds.get(width, "clip")
 
 
 def frame_pairs(videos):

@@ -88,10 +88,11 @@ class Trainer:
             mode. Defaults to 1.
         temporal_weight: float. Weight of the temporal discriminator's losses.
             Defaults to 1.
-        temporal_critic: str. What the temporal discriminator was built to judge
+        temporal_critic: str or None. What the temporal discriminator judges
             (`models.build_temporal_discriminator`'s `kind`): `"pairs"`, `"gaps"`
             (clip_len - 1 random pairs per clip, the same for real and generated
-            clips) or `"clip"`. Defaults to `"pairs"`.
+            clips) or `"clip"`. Defaults to None: read from the critic's input
+            channels (`models.temporal_kind`); a value that disagrees is an error.
         frame_steps: int. Video mode: the first `frame_steps` steps train G and D
             alone on the clips' first frames (frame mode), so that the rollouts of
             §3.1.1 step 3 start from frames that already look like the data. Frame
@@ -138,7 +139,7 @@ class Trainer:
         d_optimizer=None,
         frame_weight=1.0,
         temporal_weight=1.0,
-        temporal_critic="pairs",
+        temporal_critic=None,
         frame_steps=0,
         augment=None,
         seed=0,
@@ -160,8 +161,7 @@ class Trainer:
         self.d_loss_fn, self.g_loss_fn = losses_lib.get_losses(loss)
         self.frame_weight = float(frame_weight)
         self.temporal_weight = float(temporal_weight)
-        models_lib.temporal_channels(temporal_critic, 3, 2)  # validates the kind
-        self.temporal_critic = temporal_critic
+        self.temporal_critic = self._temporal_kind(temporal_discriminator, temporal_critic)
         self.frame_steps = int(frame_steps) if residual_generator is not None else 0
         self.augment = augment_lib.parse_policy(augment)
         self.seed = int(seed)
@@ -332,6 +332,21 @@ class Trainer:
             "t_real": tf.reduce_mean(tf.sigmoid(tf.cast(real_pair, tf.float32))),
             "t_fake": tf.reduce_mean(tf.sigmoid(tf.cast(fake_pair, tf.float32))),
         }
+
+    @staticmethod
+    def _temporal_kind(critic, asked):
+        """The temporal critic's kind: `asked`, checked against the critic's inputs."""
+        if critic is None:
+            return asked or "pairs"
+        built = models_lib.temporal_kind(critic)
+        if asked is not None and asked != built:
+            models_lib.temporal_channels(asked, 3, 2)  # an unknown kind: its own error
+            raise ValueError(
+                f"Expected a temporal critic built for {asked!r}, received one whose "
+                f"{critic.input_shape[-1]} input channels are those of {built!r}; build it "
+                f"with `build_temporal_discriminator(kind={asked!r})`."
+            )
+        return built
 
     def _temporal_picker(self, batch, num_frames):
         """Clips -> the temporal critic's inputs; for `"gaps"`, one draw of frame pairs.

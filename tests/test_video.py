@@ -99,6 +99,15 @@ def test_temporal_critic_kinds_train_and_see_what_they_judge(demo_folder, kind, 
     assert np.isfinite(history["d_loss_temporal"]).all()
 
 
+def test_trainer_reads_the_temporal_critic_kind_and_refuses_a_mismatch():
+    g, d = models.build_generator(z_dim=8, frame_size=16, base_filters=4), models.build_discriminator(16, base_filters=4)
+    r = models.build_residual_generator(z_dim=8, frame_size=16, base_filters=4)
+    clip = models.build_temporal_discriminator(16, base_filters=4, kind="clip", clip_len=4)
+    assert Trainer(g, d, residual_generator=r, temporal_discriminator=clip).temporal_critic == "clip"
+    with pytest.raises(ValueError, match="kind='gaps'"):
+        Trainer(g, d, residual_generator=r, temporal_discriminator=clip, temporal_critic="gaps")
+
+
 def test_gap_pairs_are_shared_by_real_and_generated_clips_and_span_the_clip(demo_folder):
     trainer = _video_trainer(z_dim=8, g_filters=4, d_filters=4, temporal_critic="gaps", clip_len=8)
     pick = trainer._temporal_picker(64, 8)
