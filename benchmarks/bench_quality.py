@@ -28,6 +28,7 @@ classifier told to separate the row's clips from the real ones (0.5 indistinguis
 keep each clip and its altered copy in one fold); motion, the row's mean absolute
 frame-to-frame change over the real clips'; drift, the frame Fréchet distance of frame
 t = 15 (the last t < T of 1, 4, 8, 15) over that of frame t = 1, both against all real frames.
+`--no-realism` leaves these columns out (FVD, KID and frame FD only).
 
 FVD, KID and frame FD are biased at small N (Fréchet distances upwards): the
 numbers here are for comparing rows of this table with each other, computed with
