@@ -31,7 +31,8 @@ def test_bench_quality_quick_reports_every_row(tmp_path, i3d_weights, demo_dir):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     done = subprocess.run(  # --real-clips: any folder of videos stands in for the real clips
         [sys.executable, os.path.join(ROOT, "benchmarks", "bench_quality.py"), "--quick",
-         "--skip-demo", "--real-clips", demo_dir, "--d-filters", "16", "--g-ema", "0.9",
+         "--skip-demo", "--real-clips", demo_dir, "--real-size", "16", "--d-filters", "16",
+         "--g-ema", "0.9",
          "--out", str(out)],
         capture_output=True, text=True, timeout=900, env=env, cwd=ROOT,
     )
@@ -48,6 +49,10 @@ def test_bench_quality_quick_reports_every_row(tmp_path, i3d_weights, demo_dir):
     assert set(rows) == {"untrained", "trained", "real_vs_real", "real_shuffled", "real_still",
                          "trained_still", "trained_from_real", "trained_live"}
     assert "trained, no EMA" in done.stdout
+    assert report["frame_size"] == 16  # --real-size
+    for key, row in rows.items():  # the realism columns of every row (C2ST on 8 clips)
+        assert 0.0 <= row["c2st"] <= 1.0 and row["motion_ratio"] >= 0.0, key
+        assert row["realism"]["c2st"]["folds"] == 5, key
     # The real frames in another order are far closer to the real clips than noise-like
     # untrained samples: the calibration rows measure what they claim to.
     assert rows["real_shuffled"]["fvd"] < 0.5 * rows["untrained"]["fvd"]
@@ -60,6 +65,7 @@ def test_bench_quality_shares_a_warm_up_and_scores_earlier_steps(tmp_path):
     warm = str(tmp_path / "warm")
     quick = [sys.executable, os.path.join(ROOT, "benchmarks", "bench_quality.py"), "--quick",
              "--skip-real", "--trained-only", "--no-fvd",  # frame FD: as exact a check, no I3D
+             "--no-realism",  # no C2ST either: the rows' realism columns are checked above
              "--g-filters", "16", "--d-filters", "16", "--g-ema", "0.9", "--warmup-dir", warm]
 
     def run(*extra):
@@ -78,6 +84,7 @@ def test_bench_quality_shares_a_warm_up_and_scores_earlier_steps(tmp_path):
     assert set(whole) == {"untrained", "trained", "trained_still", "trained_live", "trained_3",
                           "trained_live_3"}
     assert "trained @3" in done.stdout and "trained, no EMA @3" in done.stdout
+    assert whole["trained"]["c2st"] is None and whole["trained"]["frame_fd"] > 0  # --no-realism
     os.remove(os.path.join(warm, "demo", "data_key"))  # a warm-up kept without its data key
     done, short = run("--steps", "3")  # from the kept warm-up: the same run's first 3 steps
     assert done.returncode == 0, done.stderr[-3000:]
