@@ -115,13 +115,13 @@ def main():
     args = parser.parse_args()
     folder = args.data
     if args.quick:
-        args.size, args.steps, args.blocks, args.warmup_steps = 32, 3, 2, 3
+        args.size, args.batch, args.steps, args.blocks, args.warmup_steps = 16, 8, 3, 2, 3
     if not folder:
         if os.path.isdir(_common.REAL_CLIPS) and not args.quick:
             folder = _common.REAL_CLIPS
         else:
             folder = tempfile.mkdtemp()
-            data.make_demo_videos(folder, n=6, frames=60, size=256)
+            data.make_demo_videos(folder, n=6, frames=60, size=64 if args.quick else 256)
     results = {"machine": _common.machine(), "data": folder, "size": args.size,
                "command": "python benchmarks/bench_data.py" + (" --quick" if args.quick else "")}
     loaded = bench_decode(folder, args.size, results)

@@ -1,15 +1,16 @@
 """Sample quality before and after training: FVD, KID and frame FD, with a real-vs-real floor.
 
 For each data set (the `make demo` synthetic videos, and `../shared/data/real-clips`
-when it is present) this trains the `make demo` configuration (`train --preset quick`:
-video mode, frame size 32, generator width 48, critics of width 64, batch 16, clips of 8
-frames, DiffAugment, minibatch stddev in the critics, a frame warm-up then video steps,
-samples from a moving average of G's weights) and compares N generated clips of
-T frames with N real clips of the same data (`VideoFolder.sample_clips`):
+when it is present) this trains the `make demo` configuration (`train --preset quick`,
+keras_vidgan/presets.py) and compares N generated clips of T frames with N real clips
+(`VideoFolder.sample_clips`) of videos the run did not train on where the data allows: for
+the demo data (64 videos of seed 0, as `make-demo-data`), 64 fresh demo videos of another
+seed; for the real clips (21 videos, too few to hold some out), the training videos.
 
 - untrained: the models as initialised (step 0, the run's seed);
 - trained: after the demo's training budget;
-- real vs real: clips of one half of the videos against clips of the other half
+- real vs real: the demo's training videos against the held-out ones; for the real clips,
+  clips of one half of the videos against clips of the other half
   (`VideoFolder.split_videos`, no video shared): how close two samples of the footage itself
   are at this N, the floor a generator can reach.
 
@@ -28,6 +29,7 @@ classifier told to separate the row's clips from the real ones (0.5 indistinguis
 keep each clip and its altered copy in one fold); motion, the row's mean absolute
 frame-to-frame change over the real clips'; drift, the frame Fréchet distance of frame
 t = 15 (the last t < T of 1, 4, 8, 15) over that of frame t = 1, both against all real frames.
+`--no-realism` leaves these columns out (FVD, KID and frame FD only).
 
 FVD, KID and frame FD are biased at small N (Fréchet distances upwards): the
 numbers here are for comparing rows of this table with each other, computed with
@@ -81,7 +83,9 @@ from keras_vidgan import presets  # noqa: E402  (no TensorFlow import)
 # Makefile uses it); `--frame-steps`/`--steps` etc. measure other budgets, e.g. the
 # quality preset's.
 DEMO = {k: v for k, v in presets.preset_values("quick").items() if k != "sample_every"}
-DEMO_VIDEOS = 8  # make-demo-data --videos
+DEMO_VIDEOS = 64  # make-demo-data --videos
+# The demo data's held-out reference: fresh videos of another seed (make-demo-data --seed).
+DEMO_REFERENCE_SEED = 1000
 # Settings that leave a run's frame warm-up unchanged (`--warmup-dir` may share it).
 AFTER_WARMUP = ("steps", "temporal_weight", "num_frames", "checkpoint_every", "sample_every",
                 "log_every", "eval_every")
@@ -133,6 +137,8 @@ def _parse(argv=None):
     parser.add_argument("--trained-only", action="store_true",
                         help="score only the untrained and trained models (and G's frames held, "
                         "the live G): no real-vs-real or real calibration rows")
+    parser.add_argument("--no-realism", action="store_true",
+                        help="no realism columns (C2ST, motion, drift): FVD, KID and frame FD only")
     parser.add_argument("--c2st-steps", type=int,
                         help="training steps per fold of every C2ST (default 100; quick 5)")
     parser.add_argument("--out", help="JSON results (default benchmarks/results/bench_quality[_quick].json)")
@@ -161,6 +167,8 @@ def _realism(clips, real, args, paired=False):
     """The realism columns of a row: C2ST, motion ratio, drift (module docstring)."""
     from keras_vidgan import metrics
 
+    if args.no_realism:
+        return {"c2st": None, "c2st_std": None, "motion_ratio": None, "drift_ratio": None}
     report = metrics.realism_report(clips, real, seed=args.seed, calibrate=False, paired=paired,
                                     steps=args.c2st_steps)
     c2st, motion, drift = report["c2st"], report["motion"], report["drift"]
@@ -169,11 +177,14 @@ def _realism(clips, real, args, paired=False):
             "realism": report}
 
 
-def _real_vs_real(folder, n, num_frames, seed, fvd, batch_size, args):
-    """Clips of the even-numbered videos vs clips of the odd-numbered ones."""
+def _real_vs_real(folder, n, num_frames, seed, fvd, batch_size, args, reference=None):
+    """Clips of the even-numbered videos vs clips of the odd-numbered ones.
+
+    With a held-out `reference` folder: the training videos' clips against its clips.
+    """
     from keras_vidgan import evaluate
 
-    first, second = folder.split_videos()
+    first, second = (folder, reference) if reference is not None else folder.split_videos()
     available = min(len(half.clip_starts(num_frames)) for half in (first, second))
     n_half = min(n, available)
     clips = [half.sample_clips(n_half, num_frames, seed) for half in (first, second)]
@@ -260,9 +271,13 @@ def _train(config, run_dir, warmup_dir, data_key):
     return runs.train_run(config, run_dir, quiet=True, log=lambda message: None, cache_dir=False)[0]
 
 
-def bench_dataset(name, data_dir, frame_size, args, workdir):
-    """Untrained, trained, calibration and real-vs-real rows for one data set."""
-    from keras_vidgan import evaluate, runs
+def bench_dataset(name, data_dir, frame_size, args, workdir, reference_dir=None):
+    """Untrained, trained, calibration and real-vs-real rows for one data set.
+
+    The rows score clips against real clips of `reference_dir` (videos the run did
+    not train on) when given, else of the training videos.
+    """
+    from keras_vidgan import data, evaluate, runs
     from keras_vidgan.config import RunConfig
 
     fvd = not args.no_fvd
@@ -278,8 +293,11 @@ def bench_dataset(name, data_dir, frame_size, args, workdir):
     warmup = os.path.join(args.warmup_dir, name) if args.warmup_dir else None
     data_key = folder.fingerprint(config.batch_size, config.clip_len, config.seed)
     _check_warm_up(config, warmup, data_key)
-    real = folder.sample_clips(args.samples, args.frames, args.seed)
-    _log(f"{name}: features of {len(real)} real clips")
+    reference = (data.load_video_folder(reference_dir, frame_size=frame_size, cache_dir=False)
+                 if reference_dir else None)
+    real = (reference or folder).sample_clips(args.samples, args.frames, args.seed)
+    _log(f"{name}: features of {len(real)} real clips"
+         + (f" of {reference.num_videos} held-out videos" if reference else ""))
     real_feats = evaluate.video_features(real, fvd, args.batch_size)
 
     def score(clips, paired=False, **extra):
@@ -317,9 +335,11 @@ def bench_dataset(name, data_dir, frame_size, args, workdir):
     if not args.trained_only:
         _log(f"{name}: real vs real")
         rows["real_vs_real"] = _real_vs_real(folder, args.samples, args.frames, args.seed, fvd,
-                                             args.batch_size, args)
+                                             args.batch_size, args, reference)
     return {
         "data": data_dir if name != "demo" else f"make_demo_videos(n={args.demo_videos}, frames=48, size=64)",
+        "reference": (f"make_demo_videos(n={args.demo_videos}, seed={DEMO_REFERENCE_SEED})"
+                      if reference_dir else "the training videos"),
         "frame_size": frame_size,
         "num_videos": folder.num_videos,
         "train_seconds": round(train_seconds, 1),
@@ -356,7 +376,8 @@ def table(report):
             continue
         labels = {"untrained": "untrained (step 0)",
                   "trained": f"trained ({result['rows']['trained']['step']} steps)",
-                  "real_vs_real": "real vs real (halves)",
+                  "real_vs_real": ("real vs real (held out)" if result.get("reference", "").startswith("make")
+                                   else "real vs real (halves)"),
                   **CALIBRATION_LABELS}
         for key in result["rows"]:
             if key.startswith("trained_") and key[-1].isdigit():  # --score-at
@@ -406,10 +427,11 @@ def main(argv=None):
         if args.skip_demo:
             report["datasets"]["demo"] = {"skipped": "--skip-demo"}
         else:
-            demo_dir = os.path.join(workdir, "videos")
+            demo_dir, reference_dir = (os.path.join(workdir, k) for k in ("videos", "reference"))
             data.make_demo_videos(demo_dir, n=args.demo_videos)  # as `make demo`
+            data.make_demo_videos(reference_dir, n=args.demo_videos, seed=DEMO_REFERENCE_SEED)
             report["datasets"]["demo"] = bench_dataset("demo", demo_dir, DEMO["frame_size"], args,
-                                                       workdir)
+                                                       workdir, reference_dir)
         if args.skip_real:
             report["datasets"]["real-clips"] = {"skipped": "--skip-real"}
         elif not os.path.isdir(args.real_clips):

@@ -76,7 +76,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=30, help="timed calls per case (default 30)")
     args = parser.parse_args()
     if args.quick:
-        args.size, args.repeats = 32, 5
+        args.size, args.repeats = 16, 5
     results = {"machine": _common.machine(), "size": args.size,
                "command": "python benchmarks/bench_serving.py" + (" --quick" if args.quick else "")}
     results["frame"] = bench_model("frame", args.size, (1, 32), args.repeats, 1)

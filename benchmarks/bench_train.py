@@ -105,7 +105,7 @@ def bench_frame(args, batch, results):
         "ratio_vs_reference": ratio,
     }
     gflop = step_gflop(reference, batch)
-    peak = matmul_peak()
+    peak = matmul_peak(1024 if args.quick else 2048)
     results["step_gflop_reference"] = gflop
     results["matmul_peak_gflops"] = peak
     results["achieved_gflops"] = gflop / t_ours
@@ -175,7 +175,7 @@ def bench_video(args, results):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a smoke run: 32x32, few steps")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 16x16, batch 8, few steps")
     parser.add_argument("--size", type=int, default=64, help="frame size (default 64)")
     parser.add_argument("--batch", type=int, default=32, help="batch size (default 32)")
     parser.add_argument("--steps", type=int, default=20, help="steps per timed block (default 20)")
@@ -184,7 +184,7 @@ def main():
     parser.add_argument("--force-bf16", action="store_true", help="time bf16 without avx512_bf16")
     args = parser.parse_args()
     if args.quick:
-        args.size, args.steps, args.blocks, args.warmup = 32, 3, 2, 1
+        args.size, args.batch, args.steps, args.blocks, args.warmup = 16, 8, 3, 2, 1
     results = {"machine": _common.machine(), "size": args.size, "batch": args.batch,
                "command": "python benchmarks/bench_train.py" + (" --quick" if args.quick else "")}
     batch = tf.random.uniform((args.batch, args.size, args.size, 3), -1, 1)

@@ -1,6 +1,6 @@
 """C2ST calibration on real footage: what the test gives with no generator involved.
 
-For the `make demo` videos (`keras_vidgan.data.make_demo_videos`, 8 videos) and, when
+For the `make demo` videos (`keras_vidgan.data.make_demo_videos`, 64 videos) and, when
 present, `../shared/data/real-clips`, N real clips of T frames (`evaluate.real_clips`,
 with their source videos) at the quality benchmark's frame size go through
 `metrics.c2st_calibration`: real vs real on disjoint videos, real vs the same clips
@@ -56,7 +56,7 @@ def main(argv=None):
     report = {"settings": vars(args), "machine": platform.processor() or platform.machine(),
               "cpus": os.cpu_count(), "datasets": {}}
     with tempfile.TemporaryDirectory() as workdir:
-        data.make_demo_videos(workdir, n=8)  # as make demo
+        data.make_demo_videos(workdir, n=64)  # as make demo
         demo = data.load_video_folder(workdir, frame_size=args.frame_size, cache_dir=False)
         report["datasets"]["demo"] = calibrate("demo", demo, args)
     if os.path.isdir(args.real_clips):

@@ -290,7 +290,9 @@ def _check_export(args):
 def _add_data_commands(sub):
     p = sub.add_parser("make-demo-data", help="write the small synthetic demo video set")
     p.add_argument("dir", help="output folder")
-    p.add_argument("--videos", type=_positive, default=8, help="number of videos (default 8)")
+    p.add_argument("--videos", type=_positive, default=64,
+                   help="number of videos (default 64: enough that fresh videos of another "
+                        "--seed are a fair held-out reference)")
     p.add_argument("--frames", type=_positive, default=48, help="frames per video (default 48)")
     p.add_argument("--size", type=_positive, default=64, help="width and height (default 64)")
     p.add_argument("--fps", type=float, default=12.0, help="frame rate (default 12)")

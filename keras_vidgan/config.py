@@ -14,8 +14,8 @@ import os
 
 from keras_vidgan import _files
 
-__all__ = ["RunConfig", "PRECISIONS", "MODES", "LOSSES", "RESIDUALS", "RESIZES", "LABELS",
-           "CONFIG_NAME", "BOUNDS"]
+__all__ = ["RunConfig", "PRECISIONS", "MODES", "LOSSES", "RESIDUALS", "TEMPORAL_CRITICS", "RESIZES",
+           "LABELS", "CONFIG_NAME", "BOUNDS"]
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 MODES = ("frame", "video")
@@ -23,6 +23,9 @@ LOSSES = ("bce", "lsgan")
 # How the residual generator's residual is made: "add", a generated residual (the
 # document's), or "advect", the frame's own pixels moved within a small neighbourhood.
 RESIDUALS = ("add", "advect")
+# What the temporal critic sees of a clip: "pairs" of consecutive frames, "gaps", pairs
+# of any two frames with their time gap (DIGAN), or the whole "clip" (DVD-GAN, MoCoGAN).
+TEMPORAL_CRITICS = ("pairs", "gaps", "clip")
 RESIZES = ("crop", "letterbox")
 LABELS = ("none", "subfolders")  # where a video's class comes from (`load_video_folder`)
 CONFIG_NAME = "config.json"
@@ -112,6 +115,9 @@ class RunConfig:
         residual: str. Video mode: how the residual generator moves a frame,
             `"add"` (a generated residual, §3.1.1 step 3) or `"advect"` (the
             frame's pixels moved locally; see `models.Advection`).
+        temporal_critic: str. Video mode: what the temporal critic judges, `"pairs"`
+            of consecutive frames, `"gaps"` (two frames of a clip and their time
+            gap) or the whole `"clip"` (see `models.build_temporal_discriminator`).
         augment: str. DiffAugment policy of the critics' inputs:
             `"translation,color"`, a part of it, or `"none"` (see `keras_vidgan.augment`).
         clip_len: int. Frames per training clip in video mode.
@@ -160,6 +166,9 @@ class RunConfig:
     residual: str = _setting("add", "video mode: 'add' a generated residual to each frame (the "
                              "document's) or 'advect' the frame's pixels (see README, Quality)",
                              choices=RESIDUALS)
+    temporal_critic: str = _setting("pairs", "video mode: the temporal critic judges 'pairs' of "
+                                    "consecutive frames, 'gaps' (any two frames and their time "
+                                    "gap) or the whole 'clip'", choices=TEMPORAL_CRITICS)
     clip_len: int = _setting(4, "frames per training clip, video mode", min=1)
     num_frames: int = _setting(16, "frames of sample and exported videos", min=1)
     frame_step: int = _setting(1, "keep every n-th source frame", min=1)
@@ -207,6 +216,8 @@ class RunConfig:
             (self.resize in RESIZES, "resize must be 'crop' or 'letterbox'"),
             (self.clip_len >= 2 or self.mode == "frame", "clip_len must be >= 2 in video mode"),
             (self.residual in RESIDUALS, f"residual must be one of {RESIDUALS}"),
+            (self.temporal_critic in TEMPORAL_CRITICS,
+             f"temporal_critic must be one of {TEMPORAL_CRITICS}"),
             (self.labels in LABELS, f"labels must be one of {LABELS}"),
             (self.labels != "none" or not self.class_names,
              "class_names are set but labels is 'none'"),

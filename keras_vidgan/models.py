@@ -13,7 +13,7 @@ import math
 import keras
 from keras import layers
 
-from keras_vidgan.config import RESIDUALS
+from keras_vidgan.config import RESIDUALS, TEMPORAL_CRITICS
 
 __all__ = [
     "build_generator",
@@ -24,7 +24,12 @@ __all__ = [
     "MinibatchStddev",
     "RESIDUALS",
     "with_sigmoid",
+    "TEMPORAL_CRITICS",
     "frame_pairs",
+    "gap_pairs",
+    "clip_stack",
+    "temporal_channels",
+    "temporal_kind",
     "build_models",
     "ClassProjection",
     "conditional_generator",
@@ -459,13 +464,22 @@ def build_temporal_discriminator(
     dtype=None,
     sync_bn=False,
     minibatch_stddev=False,
+    kind="pairs",
+    clip_len=2,
     name="temporal_discriminator",
 ):
-    """Builds a critic of motion that judges pairs of consecutive frames.
+    """Builds a critic of motion: a 2D CNN over frames stacked on the channel axis.
 
-    A frame discriminator cannot see motion; like DIGAN's pair discriminator, this
-    one sees `(x_t, x_{t+1} - x_t)` stacked on the channel axis (see
-    `frame_pairs`), so that the change between frames is an explicit input.
+    A frame discriminator cannot see motion; this critic sees frames together with
+    their changes as explicit inputs (`temporal_inputs` makes them from clips):
+
+    - `"pairs"`: `(x_t, x_{t+1} - x_t)` for every consecutive pair of a clip.
+    - `"gaps"`: `(x_i, x_j - x_i, (j - i) / (T - 1))` for random `i < j`, the gap as a
+      constant plane: DIGAN's motion discriminator, which judges motion over any
+      time span, not only the next step.
+    - `"clip"`: all `T` frames and their `T - 1` changes at once, one input per clip:
+      the clip-level critic of MoCoGAN and DVD-GAN (there 3D convolutions; here a 2D
+      CNN whose first layer mixes time, as 3D convolutions ran ~60x slower on CPU).
 
     Args:
         frame_size: int. Frame height and width, a power of two >= 16. Defaults to 64.
@@ -478,18 +492,49 @@ def build_temporal_discriminator(
             to False.
         minibatch_stddev: bool. Append the batch's feature spread before the
             `Dense` layer (`MinibatchStddev`). Defaults to False.
+        kind: str. One of `TEMPORAL_CRITICS`. Defaults to `"pairs"`.
+        clip_len: int. Frames per clip `T`, for `"clip"`. Defaults to 2.
         name: str. Model name. Defaults to `"temporal_discriminator"`.
 
     Returns:
         A `keras.Sequential` with input `frame_pairs` `(batch, frame_size,
-        frame_size, 2 * channels)` and output logits `(batch, 1)` float32.
+        frame_size, temporal_channels(kind, channels, clip_len))` and output logits
+        `(batch, 1)` float32.
+
+    Raises:
+        ValueError: for an unknown `kind`.
     """
     model = _downsampling_stack(
-        frame_size, 2 * channels, base_filters, batch_norm, dtype, "frame_pairs", name, sync_bn,
-        minibatch_stddev,
+        frame_size, temporal_channels(kind, channels, clip_len), base_filters, batch_norm,
+        dtype, "frame_pairs", name, sync_bn, minibatch_stddev,
     )
     model.add(layers.Dense(1, dtype="float32", name="logit"))
     return model
+
+
+def temporal_channels(kind, channels, clip_len):
+    """Input channels of a temporal critic of `kind` (`build_temporal_discriminator`)."""
+    if kind not in TEMPORAL_CRITICS:
+        raise ValueError(
+            f"Expected `kind` to be one of {TEMPORAL_CRITICS}, received: {kind!r}"
+        )
+    return {"pairs": 2 * channels, "gaps": 2 * channels + 1,
+            "clip": (2 * clip_len - 1) * channels}[kind]
+
+
+def temporal_kind(critic, channels=3):
+    """The `kind` a temporal critic was built for, read from its input channels.
+
+    Args:
+        critic: a model from `build_temporal_discriminator`.
+        channels: int. Channels of one frame.
+
+    Returns:
+        str: `"pairs"` (2C channels), `"gaps"` (2C + 1) or `"clip"` ((2T - 1)C, T >= 2).
+    """
+    width = int(critic.inputs[0].shape[-1])  # a projection critic's first input too
+    kinds = {2 * channels: "pairs", 2 * channels + 1: "gaps"}
+    return kinds.get(width, "clip")
 
 
 def frame_pairs(videos):
@@ -506,6 +551,47 @@ def frame_pairs(videos):
     pairs = ops.concatenate([current, following - current], axis=-1)
     shape = ops.shape(pairs)
     return ops.reshape(pairs, (-1, shape[2], shape[3], shape[4]))
+
+
+def gap_pairs(videos, first, second):
+    """Stacks frames `i < j` of each clip as `(x_i, x_j - x_i, (j - i) / (T - 1))`.
+
+    Args:
+        videos: tensor `(batch, T, height, width, channels)` in [-1, 1].
+        first: int tensor `(batch, k)`, frame indices `i` (k pairs per clip).
+        second: int tensor `(batch, k)`, frame indices `j > i`.
+
+    Returns:
+        Tensor `(batch * k, height, width, 2 * channels + 1)`.
+    """
+    ops = keras.ops
+    num_frames = videos.shape[1]
+
+    def frames_at(index):
+        picked = ops.take_along_axis(videos, index[:, :, None, None, None], axis=1)
+        return ops.reshape(picked, (-1, *videos.shape[2:]))
+
+    x_i, x_j = frames_at(first), frames_at(second)
+    gap = ops.cast(ops.reshape(second - first, (-1, 1, 1, 1)), x_i.dtype) / (num_frames - 1)
+    plane = ops.ones_like(x_i[..., :1]) * gap
+    return ops.concatenate([x_i, x_j - x_i, plane], axis=-1)
+
+
+def clip_stack(videos):
+    """Stacks a clip's frames and their changes on the channel axis, one input per clip.
+
+    Args:
+        videos: tensor `(batch, T, height, width, channels)` in [-1, 1].
+
+    Returns:
+        Tensor `(batch, height, width, (2T - 1) * channels)`: `x_0..x_{T-1}`, then
+        `x_1 - x_0, ..., x_{T-1} - x_{T-2}`.
+    """
+    ops = keras.ops
+    both = ops.concatenate([videos, videos[:, 1:] - videos[:, :-1]], axis=1)
+    both = ops.transpose(both, (0, 2, 3, 1, 4))  # (batch, H, W, 2T - 1, C)
+    shape = ops.shape(both)
+    return ops.reshape(both, (-1, shape[1], shape[2], shape[3] * shape[4]))
 
 
 def build_models(config, sync_bn=False):
@@ -534,7 +620,8 @@ def build_models(config, sync_bn=False):
             z, size, base_filters=gf, residual=config.residual, **common
         )
         built["temporal_discriminator"] = build_temporal_discriminator(
-            size, base_filters=df, **critic, **common
+            size, base_filters=df, kind=config.temporal_critic, clip_len=config.clip_len,
+            **critic, **common
         )
     return _conditioned_models(built, classes) if classes else built
 

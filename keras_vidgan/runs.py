@@ -352,6 +352,7 @@ def make_trainer(config, run_dir=None, strategy=None):
             d_optimizer=adam(config.learning_rate, config.beta_1),
             frame_weight=config.frame_weight,
             temporal_weight=config.temporal_weight,
+            temporal_critic=config.temporal_critic,
             frame_steps=config.frame_steps,
             augment=config.augment,
             seed=config.seed,

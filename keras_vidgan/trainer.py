@@ -92,6 +92,11 @@ class Trainer:
             mode. Defaults to 1.
         temporal_weight: float. Weight of the temporal discriminator's losses.
             Defaults to 1.
+        temporal_critic: str or None. What the temporal discriminator judges
+            (`models.build_temporal_discriminator`'s `kind`): `"pairs"`, `"gaps"`
+            (clip_len - 1 random pairs per clip, the same for real and generated
+            clips) or `"clip"`. Defaults to None: read from the critic's input
+            channels (`models.temporal_kind`); a value that disagrees is an error.
         frame_steps: int. Video mode: the first `frame_steps` steps train G and D
             alone on the clips' first frames (frame mode), so that the rollouts of
             §3.1.1 step 3 start from frames that already look like the data. Frame
@@ -138,6 +143,7 @@ class Trainer:
         d_optimizer=None,
         frame_weight=1.0,
         temporal_weight=1.0,
+        temporal_critic=None,
         frame_steps=0,
         augment=None,
         seed=0,
@@ -159,6 +165,7 @@ class Trainer:
         self.d_loss_fn, self.g_loss_fn = losses_lib.get_losses(loss)
         self.frame_weight = float(frame_weight)
         self.temporal_weight = float(temporal_weight)
+        self.temporal_critic = self._temporal_kind(temporal_discriminator, temporal_critic)
         self.frame_steps = int(frame_steps) if residual_generator is not None else 0
         self.augment = augment_lib.parse_policy(augment)
         self.seed = int(seed)
@@ -315,16 +322,18 @@ class Trainer:
         fake_frames = tf.concat([first_fake] + fakes, axis=0)
         real_frames = tf.reshape(real, tf.concat([[-1], shape[2:]], 0))
         # The classes of each critic input (None: unconditional): clips' frames and
-        # pairs are batch-major, the generated frames time-major.
-        y_frames, y_fakes, y_pairs = (None,) * 3 if y is None else (
-            tf.repeat(y, num_frames), tf.tile(y, [num_frames]), tf.repeat(y, num_frames - 1))
+        # pairs are batch-major, the generated frames time-major; a clip critic sees
+        # one input per clip.
+        y_frames = y_fakes = y_pairs = None
+        if y is not None:
+            y_frames, y_fakes = tf.repeat(y, num_frames), tf.tile(y, [num_frames])
+            y_pairs = y if self.temporal_critic == "clip" else tf.repeat(y, num_frames - 1)
         real_logits = self.discriminator(c(self._augment(real_frames, 1), y_frames), training=True)
         fake_logits = self.discriminator(c(self._augment(fake_frames, 2), y_fakes), training=True)
-        real_pair = self.temporal_discriminator(
-            c(models_lib.frame_pairs(self._augment(real, 3)), y_pairs), training=True
-        )
+        pick = self._temporal_picker(shape[0], num_frames)
+        real_pair = self.temporal_discriminator(c(pick(self._augment(real, 3)), y_pairs), training=True)
         fake_pair = self.temporal_discriminator(
-            c(models_lib.frame_pairs(self._augment(fake_clip, 4)), y_pairs), training=True
+            c(pick(self._augment(fake_clip, 4)), y_pairs), training=True
         )
         fw, tw = self.frame_weight, self.temporal_weight
         parts = {  # each critic's losses, logged apart (TensorBoard: one tag each)
@@ -342,6 +351,46 @@ class Trainer:
             "t_real": tf.reduce_mean(tf.sigmoid(tf.cast(real_pair, tf.float32))),
             "t_fake": tf.reduce_mean(tf.sigmoid(tf.cast(fake_pair, tf.float32))),
         }
+
+    @staticmethod
+    def _temporal_kind(critic, asked):
+        """The temporal critic's kind: `asked`, checked against the critic's inputs."""
+        if critic is None:
+            return asked or "pairs"
+        built = models_lib.temporal_kind(critic)
+        if asked is not None and asked != built:
+            models_lib.temporal_channels(asked, 3, 2)  # an unknown kind: its own error
+            raise ValueError(
+                f"Expected a temporal critic built for {asked!r}, received one whose "
+                f"{critic.inputs[0].shape[-1]} input channels are those of {built!r}; build it "
+                f"with `build_temporal_discriminator(kind={asked!r})`."
+            )
+        return built
+
+    def _temporal_picker(self, batch, num_frames):
+        """Clips -> the temporal critic's inputs; for `"gaps"`, one draw of frame pairs.
+
+        The pairs `i < j` are uniform over all pairs of a clip, `num_frames - 1` per
+        clip, drawn from stream 5 and shared by the real and generated clips, so
+        the gaps tell the critic nothing about which is which.
+        """
+        if self.temporal_critic == "pairs":
+            return models_lib.frame_pairs
+        if self.temporal_critic == "clip":
+            return models_lib.clip_stack
+
+        def draw(rows, seed):
+            shape = (rows, num_frames - 1)
+            a = tf.random.stateless_uniform(shape, seed, 0, num_frames, tf.int32)
+            b = tf.random.stateless_uniform(
+                shape, tf.random.experimental.stateless_fold_in(seed, 1), 0, num_frames - 1,
+                tf.int32,
+            )
+            b = b + tf.cast(b >= a, tf.int32)  # a different frame
+            return tf.minimum(a, b), tf.maximum(a, b)
+
+        first, second = self._replica_rows(draw, batch, stream=5)
+        return lambda clips: models_lib.gap_pairs(clips, first, second)
 
     def _objective(self, optimizer, loss):
         """The scalar to differentiate: loss per replica, loss-scaled in float16."""

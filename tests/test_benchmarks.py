@@ -31,7 +31,8 @@ def test_bench_quality_quick_reports_every_row(tmp_path, i3d_weights, demo_dir):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     done = subprocess.run(  # --real-clips: any folder of videos stands in for the real clips
         [sys.executable, os.path.join(ROOT, "benchmarks", "bench_quality.py"), "--quick",
-         "--skip-demo", "--real-clips", demo_dir, "--d-filters", "16", "--g-ema", "0.9",
+         "--skip-demo", "--real-clips", demo_dir, "--real-size", "16", "--d-filters", "16",
+         "--g-ema", "0.9",
          "--out", str(out)],
         capture_output=True, text=True, timeout=900, env=env, cwd=ROOT,
     )
@@ -48,6 +49,10 @@ def test_bench_quality_quick_reports_every_row(tmp_path, i3d_weights, demo_dir):
     assert set(rows) == {"untrained", "trained", "real_vs_real", "real_shuffled", "real_still",
                          "trained_still", "trained_from_real", "trained_live"}
     assert "trained, no EMA" in done.stdout
+    assert report["frame_size"] == 16  # --real-size
+    for key, row in rows.items():  # the realism columns of every row (C2ST on 8 clips)
+        assert 0.0 <= row["c2st"] <= 1.0 and row["motion_ratio"] >= 0.0, key
+        assert row["realism"]["c2st"]["folds"] == 5, key
     # The real frames in another order are far closer to the real clips than noise-like
     # untrained samples: the calibration rows measure what they claim to.
     assert rows["real_shuffled"]["fvd"] < 0.5 * rows["untrained"]["fvd"]
@@ -60,23 +65,31 @@ def test_bench_quality_shares_a_warm_up_and_scores_earlier_steps(tmp_path):
     warm = str(tmp_path / "warm")
     quick = [sys.executable, os.path.join(ROOT, "benchmarks", "bench_quality.py"), "--quick",
              "--skip-real", "--trained-only", "--no-fvd",  # frame FD: as exact a check, no I3D
-             "--g-filters", "16", "--d-filters", "16", "--g-ema", "0.9", "--warmup-dir", warm]
+             "--no-realism",  # no C2ST either: the rows' realism columns are checked above
+             "--g-filters", "16", "--d-filters", "16", "--g-ema", "0.9", "--warmup-dir", warm,
+             "--demo-videos", "8"]  # make demo's 64 (and 64 held out) cost time, test nothing more
 
     def run(*extra):
         out = tmp_path / f"q{len(os.listdir(tmp_path))}.json"
         done = subprocess.run([*quick, *extra, "--out", str(out)], capture_output=True, text=True,
                               timeout=900, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"), cwd=ROOT)
-        return done, (json.loads(out.read_text())["datasets"]["demo"]["rows"]
+        return done, (json.loads(out.read_text())["datasets"]["demo"]
                       if done.returncode == 0 else None)
 
-    done, whole = run("--score-at", "3")  # trains the warm-up (2 steps), scores at 3 and 4
+    done, report = run("--score-at", "3")  # trains the warm-up (2 steps), scores at 3 and 4
     assert done.returncode == 0, done.stderr[-3000:]
+    # the demo data is scored against fresh demo videos of another seed (held out)
+    assert report["reference"] == "make_demo_videos(n=8, seed=1000)"
+    assert "held-out videos" in done.stderr
+    whole = report["rows"]
     assert set(whole) == {"untrained", "trained", "trained_still", "trained_live", "trained_3",
                           "trained_live_3"}
     assert "trained @3" in done.stdout and "trained, no EMA @3" in done.stdout
+    assert whole["trained"]["c2st"] is None and whole["trained"]["frame_fd"] > 0  # --no-realism
     os.remove(os.path.join(warm, "demo", "data_key"))  # a warm-up kept without its data key
     done, short = run("--steps", "3")  # from the kept warm-up: the same run's first 3 steps
     assert done.returncode == 0, done.stderr[-3000:]
+    short = short["rows"]
     assert short["trained"]["frame_fd"] == whole["trained_3"]["frame_fd"]
     assert short["trained_live"]["frame_fd"] == whole["trained_live_3"]["frame_fd"]
     assert short["trained"]["frame_fd"] != whole["trained"]["frame_fd"]  # step 3 is not step 4
@@ -105,4 +118,7 @@ def test_bench_quality_trains_what_make_demo_trains():
     expected = {k: v for k, v in presets.preset_values(preset).items() if k != "sample_every"}
     assert bench_quality.DEMO == expected
     videos = re.search(r"make-demo-data \S+(?: --videos (\d+))?", makefile).group(1)
-    assert int(videos or 8) == bench_quality.DEMO_VIDEOS
+    from keras_vidgan import cli
+
+    default = cli.build_parser().parse_args(["make-demo-data", "x"]).videos
+    assert int(videos or default) == bench_quality.DEMO_VIDEOS

@@ -154,6 +154,17 @@ def test_conditional_models_take_a_class_and_save(labelled, mode, tmp_path):
     np.testing.assert_allclose(again(c(noise, y1)), g(c(noise, y1)), atol=1e-6)
 
 
+@pytest.mark.parametrize("kind", ["gaps", "clip"])
+def test_conditional_video_step_with_each_temporal_critic(labelled, kind):
+    from keras_vidgan import runs
+
+    trainer = runs.make_trainer(_config(labelled, "video", temporal_critic=kind, clip_len=4))
+    assert trainer.temporal_critic == kind  # read through the projection critic's wrapper
+    clips = tf.random.stateless_uniform((6, 4, 16, 16, 3), [0, 1], -1, 1)
+    logs = trainer.train_step((clips, tf.constant([0, 1, 2, 0, 1, 2])))
+    assert np.isfinite(float(logs["d_loss_temporal"]))
+
+
 def test_unconditional_models_are_unchanged():
     built = models_lib.build_models(config_lib.RunConfig(frame_size=16, z_dim=8, g_filters=4,
                                                          d_filters=4))

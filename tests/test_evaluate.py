@@ -162,12 +162,16 @@ def test_missing_weights_say_how_to_fetch_them(tmp_path, monkeypatch):
 
 def test_evaluate_run_video_mode(video_run):
     run, _ = video_run
-    results = scoring.evaluate_run(run, samples=6, frames=4, fvd=False, cache_dir=False)
+    # realism=False: C2ST and the rest are tested in tests/test_realism.py (CLI default).
+    results = scoring.evaluate_run(run, samples=6, frames=4, fvd=False, cache_dir=False,
+                                   realism=False)
     assert results["source"] == "run" and results["step"] == 3 and results["mode"] == "video"
     assert (results["num_real"], results["num_fake"], results["num_frames"]) == (6, 6, 4)
     assert np.isfinite(results["frame_fd"]) and results["frame_fd"] > 0
     assert results["fvd"] is None
-    again = scoring.evaluate_run(run, samples=6, frames=4, fvd=False, cache_dir=False)
+    assert "realism" not in results
+    again = scoring.evaluate_run(run, samples=6, frames=4, fvd=False, cache_dir=False,
+                                 realism=False)
     assert again["frame_fd"] == results["frame_fd"]  # deterministic for a seed
     text = evaluate.format_results(results)
     assert "frame FD" in text and "6 real vs 6 generated clips of 4 frames" in text
@@ -186,9 +190,10 @@ def test_evaluate_run_checks_frames_before_any_work(video_run, tmp_path):
 
 def test_evaluate_export_matches_its_run(video_run):
     run, exported = video_run
-    from_run = scoring.evaluate_run(run, samples=6, frames=5, fvd=False, cache_dir=False)
+    from_run = scoring.evaluate_run(run, samples=6, frames=5, fvd=False, cache_dir=False,
+                                    realism=False)
     from_export = scoring.evaluate_export(
-        exported, samples=6, frames=5, fvd=False, cache_dir=False
+        exported, samples=6, frames=5, fvd=False, cache_dir=False, realism=False
     )
     assert from_export["source"] == "export" and from_export["mode"] == "video"
     # Same noise, same real clips: only the export's uint8 rounding differs.

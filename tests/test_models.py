@@ -87,6 +87,33 @@ def test_temporal_discriminator_on_frame_pairs():
     assert tuple(t(pairs).shape) == (8, 1)
 
 
+def test_gap_pairs_hold_two_frames_their_change_and_the_gap():
+    videos = np.random.uniform(-1, 1, (2, 5, 16, 16, 3)).astype("float32")
+    first, second = np.array([[0, 1], [2, 0]]), np.array([[4, 2], [3, 1]])
+    pairs = keras.ops.convert_to_numpy(models.gap_pairs(videos, first, second))
+    assert pairs.shape == (4, 16, 16, 7)
+    np.testing.assert_allclose(pairs[2, ..., :3], videos[1, 2], atol=1e-6)  # clip 1, pair 0
+    np.testing.assert_allclose(pairs[2, ..., 3:6], videos[1, 3] - videos[1, 2], atol=1e-6)
+    np.testing.assert_allclose(pairs[:, 0, 0, 6], [1.0, 0.25, 0.25, 0.25], atol=1e-6)  # gap / (T-1)
+    t = models.build_temporal_discriminator(frame_size=16, base_filters=4, kind="gaps")
+    assert tuple(t(pairs).shape) == (4, 1)
+
+
+def test_clip_stack_is_every_frame_then_every_change_per_clip():
+    videos = np.random.uniform(-1, 1, (2, 4, 16, 16, 3)).astype("float32")
+    stacked = keras.ops.convert_to_numpy(models.clip_stack(videos))
+    assert stacked.shape == (2, 16, 16, 21)
+    np.testing.assert_allclose(stacked[1, ..., 6:9], videos[1, 2], atol=1e-6)
+    np.testing.assert_allclose(stacked[1, ..., 12:15], videos[1, 1] - videos[1, 0], atol=1e-6)
+    t = models.build_temporal_discriminator(frame_size=16, base_filters=4, kind="clip", clip_len=4)
+    assert tuple(t(stacked).shape) == (2, 1)
+
+
+def test_unknown_temporal_critic_is_a_clear_error():
+    with pytest.raises(ValueError, match="kind"):
+        models.build_temporal_discriminator(frame_size=16, kind="3d")
+
+
 def test_advection_with_one_hot_weights_shifts_pixels():
     """`Advection`: a one-hot weight on offset (0, +1) moves every pixel one to the left.
 

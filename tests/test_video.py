@@ -82,6 +82,44 @@ def test_video_step_updates_all_four_networks(demo_folder, residual):
     np.testing.assert_allclose(history["g_loss"], np.add(history["g_loss_frame"], history["g_loss_temporal"]), rtol=1e-5)
 
 
+@pytest.mark.parametrize("kind", ["gaps", "clip"])
+def test_temporal_critic_kinds_train_and_see_what_they_judge(demo_folder, kind, monkeypatch):
+    trainer = _video_trainer(z_dim=8, g_filters=4, d_filters=4, temporal_critic=kind, clip_len=4)
+    seen = []
+    name = {"gaps": "gap_pairs", "clip": "clip_stack"}[kind]
+    make = getattr(models, name)
+    monkeypatch.setattr(models, name, lambda *a: seen.append(tuple(make(*a).shape)) or make(*a))
+    critic = trainer.temporal_discriminator
+    before = [w.copy() for w in critic.get_weights()]
+    history = trainer.fit(demo_folder.dataset(4, clip_len=4), steps=1)
+    # "gaps": 3 pairs of each of 4 clips, 7 channels; "clip": one input of 7 x 3 per clip
+    expected = (12, 16, 16, 7) if kind == "gaps" else (4, 16, 16, 21)
+    assert seen == [expected, expected]  # real, then generated clips
+    assert any(not np.allclose(a, b) for a, b in zip(before, critic.get_weights()))
+    assert np.isfinite(history["d_loss_temporal"]).all()
+
+
+def test_trainer_reads_the_temporal_critic_kind_and_refuses_a_mismatch():
+    g, d = models.build_generator(z_dim=8, frame_size=16, base_filters=4), models.build_discriminator(16, base_filters=4)
+    r = models.build_residual_generator(z_dim=8, frame_size=16, base_filters=4)
+    clip = models.build_temporal_discriminator(16, base_filters=4, kind="clip", clip_len=4)
+    assert Trainer(g, d, residual_generator=r, temporal_discriminator=clip).temporal_critic == "clip"
+    with pytest.raises(ValueError, match="kind='gaps'"):
+        Trainer(g, d, residual_generator=r, temporal_discriminator=clip, temporal_critic="gaps")
+
+
+def test_gap_pairs_are_shared_by_real_and_generated_clips_and_span_the_clip(demo_folder):
+    trainer = _video_trainer(z_dim=8, g_filters=4, d_filters=4, temporal_critic="gaps", clip_len=8)
+    pick = trainer._temporal_picker(64, 8)
+    clips = np.broadcast_to(np.arange(8, dtype="float32")[None, :, None, None, None], (64, 8, 16, 16, 3))
+    pairs = pick(clips).numpy()
+    first, change = pairs[:, 0, 0, 0], pairs[:, 0, 0, 3]
+    assert (change >= 1).all() and (first + change <= 7).all()  # i < j within the clip
+    np.testing.assert_allclose(pairs[:, 0, 0, 6], change / 7, atol=1e-6)
+    assert set(change.astype(int)) == set(range(1, 8))  # every gap occurs
+    np.testing.assert_array_equal(pick(clips + 1).numpy()[..., 3:], pairs[..., 3:])  # one draw
+
+
 def test_frame_steps_warm_up_the_frame_gan_first(demo_folder):
     """The first `frame_steps` steps train G and D on first frames; then all four nets."""
     trainer = _video_trainer(z_dim=8, g_filters=4, d_filters=4, frame_steps=2)
