@@ -501,14 +501,26 @@ class VideoFolder:
         turns = tf.data.Dataset.range(len(per_class)).repeat()
         return tf.data.Dataset.choose_from_datasets(per_class, turns)
 
-    def summary(self, clip_len=1):
-        """A printable table: one row per file, then totals."""
+    def summary(self, clip_len=1, max_rows=None):
+        """A printable table: one row per file, then totals.
+
+        Args:
+            clip_len: int. Clip length for the clip counts.
+            max_rows: int or None. List at most this many usable files (skipped ones
+                are always listed), then how many more; None lists every file.
+        """
         named = bool(self.class_names)
         label = f" {'label':<16}" if named else ""
         header = (f"{'file':<40}{label} {'frames':>7} {'size':>10} {'fps':>6} {'secs':>6} "
                   f"{'clips':>6}  status")
         rows = [header, "-" * len(header)]
+        shown = [e for e in self.entries if e.skipped]
+        usable = [e for e in self.entries if not e.skipped]
+        hidden = max(0, len(usable) - max_rows) if max_rows is not None else 0
+        shown = set(map(id, shown + usable[:len(usable) - hidden]))
         for e in self.entries:
+            if id(e) not in shown:
+                continue
             size = f"{e.width}x{e.height}" if e.width else "?"
             status = f"skipped: {e.skipped}" if e.skipped else "ok"
             label = f" {_shorten(_first_folder(e.path), 16):<16}" if named else ""
@@ -516,6 +528,8 @@ class VideoFolder:
                 f"{_shorten(e.path, 40):<40}{label} {e.frames:>7} {size:>10} {e.fps:>6.1f} "
                 f"{e.duration:>6.1f} {e.clips(clip_len):>6}  {status}"
             )
+        if hidden:
+            rows.append(f"... and {hidden} more usable files (`keras-vidgan inspect-data` lists all)")
         for path, reason in self.skipped:
             rows.append(f"{_shorten(path, 40):<40} {'':>7} {'':>10} {'':>6} {'':>6} {'':>6}  "
                         f"skipped: {reason}")

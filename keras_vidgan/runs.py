@@ -152,6 +152,7 @@ def load_models(run_dir, log=None):
 CHECKPOINTS = "checkpoints"
 STATE_FILE = "checkpoint"  # tf.train.CheckpointManager's state file in CHECKPOINTS
 DAMAGED = "damaged"  # where damaged checkpoints are moved, in CHECKPOINTS
+SUMMARY_ROWS = 12  # usable files that `train` lists (skipped ones: all; inspect-data: all)
 _CKPT_INDEX = re.compile(r"ckpt-(\d+)\.index")
 # Temporary names of an interrupted write (and nothing else): config.json's,
 # samples', TensorFlow's checkpoint folders and state file.
@@ -462,7 +463,7 @@ def _train_locked(config, run_dir, steps, quiet, log, cache_dir, strategy, resta
     folder = load_data(config, cache_dir)
     config = _with_classes(config, folder, run_dir)
     clip_len = config.clip_len if config.mode == "video" else 1
-    log(folder.summary(clip_len))
+    log(folder.summary(clip_len, max_rows=SUMMARY_ROWS))
     if restart and os.path.isdir(_ckpt_dir(run_dir)):
         shutil.rmtree(_ckpt_dir(run_dir))
         log(f"Restarting the run in {run_dir} from step 0 (its checkpoints were deleted).")

@@ -16,7 +16,7 @@ REAL_CLIPS = os.path.join(
 
 @pytest.fixture(scope="session")
 def demo_dir(tmp_path_factory):
-    """Eight 48-frame 64x64 demo videos (.mp4), as `make demo` writes them."""
+    """Eight 48-frame 64x64 demo videos (.mp4), as `make demo` writes them (it writes 64)."""
     folder = tmp_path_factory.mktemp("demo")
     data.make_demo_videos(folder, n=8, frames=48, size=64)
     return str(folder)

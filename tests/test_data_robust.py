@@ -274,3 +274,12 @@ def test_a_cache_that_cannot_be_written_warns_and_loads(tmp_path, capfd):
     assert len(folder.frames) == 8
     err = capfd.readouterr().err
     assert "could not write the frame cache" in err and "going on without it" in err
+
+
+def test_train_lists_a_few_usable_files_and_every_skipped_one(demo_folder):
+    full = demo_folder.summary(4).splitlines()
+    assert sum(line.startswith("demo_") for line in full) == 8
+    short = demo_folder.summary(4, max_rows=3).splitlines()
+    assert sum(line.startswith("demo_") for line in short) == 3
+    assert "... and 5 more usable files (`keras-vidgan inspect-data` lists all)" in short
+    assert short[-1] == full[-1]  # the totals still count every file
