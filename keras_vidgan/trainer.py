@@ -67,7 +67,8 @@ class Trainer:
     batches are frames `(batch, H, W, C)`. Video mode: batches are clips `(batch, T,
     H, W, C)`; G draws frames from noise, the residual generator rolls each real
     clip's first frame out for T - 1 steps (§3.1.1 step 3), the frame discriminator
-    scores single frames and the temporal discriminator consecutive pairs.
+    scores single frames and the temporal discriminator consecutive pairs (or, by
+    its `kind`, pairs at any time gap or whole clips).
 
     Class-conditional models (`build_models` of a config with `class_names`) train on
     `(batch, class_ids)` pairs (`VideoFolder.dataset` of a labelled folder); the fakes
@@ -299,7 +300,7 @@ class Trainer:
         }
 
     def _video_losses(self, real, y=None):
-        """Video mode: frame GAN + residual rollout judged frame-wise and pair-wise.
+        """Video mode: frame GAN + residual rollout judged frame-wise and in time.
 
         Half of the rollouts start from the real clips' first frames (image-to-video),
         half from G's frames (video from noise), so both uses are trained. G learns
