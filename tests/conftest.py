@@ -51,3 +51,44 @@ def i3d_weights():
             "I3D weights are not cached and could not be fetched (run `make "
             f"fvd-weights` or `python -m keras_vidgan.i3d fetch`): {err}"
         )
+
+
+@pytest.fixture
+def predict_with_grpc_client():
+    """`call(export_path, signature, inputs)`: README's gRPC client (examples/grpc_client.py)
+    against an in-process PredictionService that does what TF Serving does with a request."""
+    import sys
+    from concurrent import futures
+
+    import grpc
+    import tensorflow as tf
+    from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
+
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
+    import grpc_client
+
+    sys.path.pop(0)
+    servers = []
+
+    def call(path, signature, inputs):
+        loaded = tf.saved_model.load(path)
+
+        class Service(prediction_service_pb2_grpc.PredictionServiceServicer):
+            def Predict(self, request, context):
+                fn = loaded.signatures[request.model_spec.signature_name or "serving_default"]
+                outputs = fn(**{k: tf.constant(tf.make_ndarray(v)) for k, v in request.inputs.items()})
+                response = predict_pb2.PredictResponse()
+                for key, value in outputs.items():
+                    response.outputs[key].CopyFrom(tf.make_tensor_proto(value.numpy()))
+                return response
+
+        server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+        servers.append(server)
+        prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(Service(), server)
+        port = server.add_insecure_port("127.0.0.1:0")
+        server.start()
+        return grpc_client.predict(f"127.0.0.1:{port}", "vidgan", signature, inputs)
+
+    yield call
+    for server in servers:
+        server.stop(None)

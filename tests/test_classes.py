@@ -310,39 +310,11 @@ def conditional_export(labelled, tmp_path_factory):
     return built, export.export_saved_model(built, str(base), config=_config(labelled))
 
 
-def test_conditional_export_serves_by_class_id_over_grpc(conditional_export):
+def test_conditional_export_serves_by_class_id_over_grpc(conditional_export, predict_with_grpc_client):
     """README's gRPC client with a class, against an in-process PredictionService."""
-    import sys
-    from concurrent import futures
-
-    import grpc
-    from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
-
-    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
-    import grpc_client
-
     built, path = conditional_export
-    loaded = tf.saved_model.load(path)
-
-    class Service(prediction_service_pb2_grpc.PredictionServiceServicer):
-        def Predict(self, request, context):  # what TF Serving does with a request
-            fn = loaded.signatures[request.model_spec.signature_name or "serving_default"]
-            outputs = fn(**{k: tf.constant(tf.make_ndarray(v)) for k, v in request.inputs.items()})
-            response = predict_pb2.PredictResponse()
-            for key, value in outputs.items():
-                response.outputs[key].CopyFrom(tf.make_tensor_proto(value.numpy()))
-            return response
-
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
-    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(Service(), server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    try:
-        out = grpc_client.predict(f"127.0.0.1:{port}", "vidgan", "generate_seeded",
-                                  {"seeds": np.array([3, 4], np.int64),
-                                   "class_id": np.array([2, 0], np.int64)})
-    finally:
-        server.stop(None)
+    out = predict_with_grpc_client(path, "generate_seeded", {"seeds": np.array([3, 4], np.int64),
+                                                             "class_id": np.array([2, 0], np.int64)})
     assert out["frames"].shape == (2, 16, 16, 3)
     noise = tf.stack([sampling.seeded_noise(1, 8, s)[0] for s in (3, 4)])
     expected = built["generator"](models_lib.conditioned(noise, tf.constant([2, 0])))

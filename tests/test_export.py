@@ -158,36 +158,11 @@ def test_image_of_wrong_size_is_invalid_argument(video_models, tmp_path):
         fn(image=tf.zeros((1, 32, 32, 3), tf.uint8), noise=tf.zeros((1, 8)))
 
 
-def test_grpc_client_example_against_a_predict_service(frame_export):
+def test_grpc_client_example_against_a_predict_service(frame_export, predict_with_grpc_client):
     """README's gRPC client, run against an in-process PredictionService on the export."""
-    from concurrent import futures
-
-    import grpc
-    from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
-
-    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
-    import grpc_client
-
     loaded = tf.saved_model.load(frame_export)
-
-    class Service(prediction_service_pb2_grpc.PredictionServiceServicer):
-        def Predict(self, request, context):  # what TF Serving does with a request
-            fn = loaded.signatures[request.model_spec.signature_name or "serving_default"]
-            outputs = fn(**{k: tf.constant(tf.make_ndarray(v)) for k, v in request.inputs.items()})
-            response = predict_pb2.PredictResponse()
-            for key, value in outputs.items():
-                response.outputs[key].CopyFrom(tf.make_tensor_proto(value.numpy()))
-            return response
-
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
-    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(Service(), server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    try:
-        out = grpc_client.predict(f"127.0.0.1:{port}", "vidgan", "generate_seeded",
-                                  {"seeds": np.array([3, 4], np.int64)})
-    finally:
-        server.stop(None)
+    out = predict_with_grpc_client(frame_export, "generate_seeded",
+                                   {"seeds": np.array([3, 4], np.int64)})
     assert out["frames"].dtype == np.uint8 and out["frames"].shape == (2, 16, 16, 3)
     again = loaded.signatures["generate_seeded"](seeds=tf.constant([3, 4], tf.int64))["frames"]
     np.testing.assert_array_equal(out["frames"], again.numpy())
