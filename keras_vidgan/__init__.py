@@ -32,6 +32,8 @@ _API = {
         "bce_discriminator_loss",
         "bce_generator_loss",
         "get_losses",
+        "hinge_discriminator_loss",
+        "hinge_generator_loss",
         "least_squares_discriminator_loss",
         "least_squares_generator_loss",
     ],

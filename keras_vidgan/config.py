@@ -19,7 +19,7 @@ __all__ = ["RunConfig", "PRECISIONS", "MODES", "LOSSES", "RESIDUALS", "TEMPORAL_
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 MODES = ("frame", "video")
-LOSSES = ("bce", "lsgan")
+LOSSES = ("bce", "lsgan", "hinge")
 # How the residual generator's residual is made: "add", a generated residual (the
 # document's), or "advect", the frame's own pixels moved within a small neighbourhood.
 RESIDUALS = ("add", "advect")
@@ -105,7 +105,7 @@ class RunConfig:
             (not in the document; off by default, on in `make demo`: see README, Quality).
         g_ema: float. Decay of a moving average of G's weights that samples and
             exports (`Trainer(ema_decay=...)`); 0 keeps none (the document's GAN).
-        loss: str. `"bce"` or `"lsgan"`.
+        loss: str. `"bce"`, `"lsgan"` or `"hinge"`.
         learning_rate: float. Adam learning rate of both optimizers (§4: 2e-4).
         beta_1: float. Adam beta_1 (§4: 0.5).
         batch_size: int. Global batch size (§4: 32).
@@ -211,7 +211,7 @@ class RunConfig:
         checks = [
             (self.mode in MODES, "mode must be 'frame' or 'video'"),
             (not self.frame_size & (self.frame_size - 1), "frame_size must be a power of two"),
-            (self.loss in LOSSES, "loss must be 'bce' or 'lsgan'"),
+            (self.loss in LOSSES, f"loss must be one of {LOSSES}"),
             (self.precision in PRECISIONS, f"precision must be one of {PRECISIONS}"),
             (self.resize in RESIZES, "resize must be 'crop' or 'letterbox'"),
             (self.clip_len >= 2 or self.mode == "frame", "clip_len must be >= 2 in video mode"),

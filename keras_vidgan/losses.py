@@ -1,4 +1,4 @@
-"""GAN losses: the document's cross-entropy (§3.1.3) and the listing's least squares.
+"""GAN losses: the document's cross-entropy (§3.1.3), the listing's least squares, hinge.
 
 Each family is a pair of pure functions with the same argument names, `real_logits`
 and `fake_logits`: the raw discriminator outputs (before any sigmoid), of any rank
@@ -13,6 +13,8 @@ __all__ = [
     "bce_generator_loss",
     "least_squares_discriminator_loss",
     "least_squares_generator_loss",
+    "hinge_discriminator_loss",
+    "hinge_generator_loss",
     "get_losses",
     "LOSSES",
 ]
@@ -114,9 +116,47 @@ def least_squares_generator_loss(fake_logits):
     return ops.mean(ops.square(_f32(fake_logits) - 1.0))
 
 
+def hinge_discriminator_loss(real_logits, fake_logits):
+    """The hinge discriminator loss (not in the document; SAGAN, BigGAN, DVD-GAN).
+
+        L_D = E[max(0, 1 - D(x))] + E[max(0, 1 + D(G(z)))]
+
+    on D's raw output: D stops being pushed on samples it already scores beyond a
+    margin of 1, so it spends its capacity on the ones near the boundary.
+
+    Lim & Ye, 2017, https://arxiv.org/abs/1705.02894; Clark et al., 2019 (DVD-GAN),
+    https://arxiv.org/abs/1907.06571
+
+    Args:
+        real_logits: tensor. D's raw outputs on real data, any shape.
+        fake_logits: tensor. D's raw outputs on generated data, any shape.
+
+    Returns:
+        Scalar float32 loss.
+    """
+    return ops.mean(ops.relu(1.0 - _f32(real_logits))) + ops.mean(ops.relu(1.0 + _f32(fake_logits)))
+
+
+def hinge_generator_loss(fake_logits):
+    """The hinge generator loss: G raises D's raw output on its samples.
+
+        L_G = -E[D(G(z))]
+
+    Lim & Ye, 2017, https://arxiv.org/abs/1705.02894
+
+    Args:
+        fake_logits: tensor. D's raw outputs on generated data, any shape.
+
+    Returns:
+        Scalar float32 loss.
+    """
+    return -ops.mean(_f32(fake_logits))
+
+
 LOSSES = {
     "bce": (bce_discriminator_loss, bce_generator_loss),
     "lsgan": (least_squares_discriminator_loss, least_squares_generator_loss),
+    "hinge": (hinge_discriminator_loss, hinge_generator_loss),
 }
 
 
@@ -124,8 +164,8 @@ def get_losses(name):
     """Returns the `(discriminator_loss, generator_loss)` pair named `name`.
 
     Args:
-        name: str. `"bce"` (§3.1.3 cross-entropy, non-saturating) or `"lsgan"`
-            (least squares, listing defect 7 corrected).
+        name: str. `"bce"` (§3.1.3 cross-entropy, non-saturating), `"lsgan"`
+            (least squares, listing defect 7 corrected) or `"hinge"`.
 
     Returns:
         A tuple of two functions.

@@ -85,7 +85,8 @@ class Trainer:
         residual_generator: model from `build_residual_generator`, or None.
         temporal_discriminator: model from `build_temporal_discriminator`; required
             with `residual_generator`.
-        loss: str. `"bce"` (§3.1.3) or `"lsgan"` (listing defect 7, corrected).
+        loss: str. `"bce"` (§3.1.3), `"lsgan"` (listing defect 7, corrected) or
+            `"hinge"` (`losses.hinge_discriminator_loss`).
         g_optimizer: optimizer for G (and the residual generator). Defaults to
             `Adam(2e-4, beta_1=0.5)`.
         d_optimizer: a separate optimizer for the discriminators. Same default.

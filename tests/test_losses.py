@@ -45,7 +45,17 @@ def test_least_squares_matches_formula_and_fixes_listing_defect_7():
     assert _f(losses.least_squares_discriminator_loss(constant, constant)) == pytest.approx(0.5)
 
 
-@pytest.mark.parametrize("name", ["bce", "lsgan"])
+def test_hinge_matches_formula_and_ignores_samples_beyond_the_margin():
+    d = _f(losses.hinge_discriminator_loss(REAL, FAKE))
+    expected = np.mean(np.maximum(0, 1 - REAL)) + np.mean(np.maximum(0, 1 + FAKE))
+    assert d == pytest.approx(expected, rel=1e-6)
+    assert _f(losses.hinge_generator_loss(FAKE)) == pytest.approx(-np.mean(FAKE), rel=1e-6)
+    # Real logits above 1 and fake ones below -1 cost D nothing (and give no gradient).
+    assert _f(losses.hinge_discriminator_loss(np.full(3, 2.0), np.full(3, -3.0))) == 0.0
+    assert _f(losses.hinge_discriminator_loss(np.zeros(3), np.zeros(3))) == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize("name", ["bce", "lsgan", "hinge"])
 def test_losses_accept_any_rank_and_return_float32(name):
     d_loss, g_loss = losses.get_losses(name)
     patch = np.random.randn(2, 4, 4, 1).astype("float16")

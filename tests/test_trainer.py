@@ -135,10 +135,13 @@ def test_sigterm_stops_between_steps_and_saves(tmp_path, steps):
     assert signal.getsignal(signal.SIGTERM) is before  # the handler is put back
 
 
-def test_lsgan_trains():
-    trainer = _frame_trainer(loss="lsgan")
+@pytest.mark.parametrize("loss", ["lsgan", "hinge"])
+def test_other_losses_train(loss):
+    trainer = _frame_trainer(loss=loss)
     ds = tf.data.Dataset.from_tensors(tf.zeros((4, 16, 16, 3))).repeat()
+    initial = _weights(trainer.discriminator)
     assert np.isfinite(trainer.fit(ds, steps=2)["d_loss"]).all()
+    assert any(not np.allclose(a, b) for a, b in zip(initial, trainer.discriminator.get_weights()))
 
 
 def test_xla_step_runs_on_cpu():
