@@ -49,11 +49,18 @@ docs-assets: demo
 fvd-weights: install
 	$(BIN)/python -m keras_vidgan.i3d fetch
 
+# Two pytest-xdist workers (CI has 2 cores); --dist loadfile runs a test file on one
+# worker, so its module-scoped runs are trained once; --no-loadscope-reorder hands files
+# out in name order, which starts test_benchmarks.py (few tests, the slowest) second
+# rather than last (docs/benchmarks.md, Test suite time).
+TEST_WORKERS ?= 2
+PYTEST_XDIST = -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
+
 test: install fvd-weights
-	$(BIN)/python -m pytest -q -ra --durations=15
+	$(BIN)/python -m pytest -q -ra --durations=15 $(PYTEST_XDIST)
 
 test-fast: install
-	$(BIN)/python -m pytest -q -ra -m "not slow"
+	$(BIN)/python -m pytest -q -ra -m "not slow" $(PYTEST_XDIST)
 
 lint: install
 	$(BIN)/ruff check keras_vidgan tests benchmarks examples

@@ -10,7 +10,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-RESULTS = os.path.join(HERE, "results")
+# `run_all.py --results DIR` points every script here (the tests: a tmp folder, not the repo).
+RESULTS = os.environ.get("KERAS_VIDGAN_BENCH_RESULTS") or os.path.join(HERE, "results")
 REAL_CLIPS = os.path.normpath(os.path.join(ROOT, "..", "shared", "data", "real-clips"))
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

@@ -119,6 +119,8 @@ def _parse(argv=None):
                         f"(default {DEMO['g_ema']})")
     parser.add_argument("--demo-videos", type=int, default=DEMO_VIDEOS,
                         help=f"videos in the demo set (default {DEMO_VIDEOS}, as make demo)")
+    parser.add_argument("--demo-size", type=int, default=DEMO["frame_size"],
+                        help=f"frame size for the demo data (default {DEMO['frame_size']}, as make demo)")
     parser.add_argument("--real-size", type=int, default=32, help="frame size for real-clips (default 32)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the run, the noise and the clips")
     parser.add_argument("--batch-size", type=int, default=8, help="videos per I3D forward pass (default 8)")
@@ -430,7 +432,7 @@ def main(argv=None):
             demo_dir, reference_dir = (os.path.join(workdir, k) for k in ("videos", "reference"))
             data.make_demo_videos(demo_dir, n=args.demo_videos)  # as `make demo`
             data.make_demo_videos(reference_dir, n=args.demo_videos, seed=DEMO_REFERENCE_SEED)
-            report["datasets"]["demo"] = bench_dataset("demo", demo_dir, DEMO["frame_size"], args,
+            report["datasets"]["demo"] = bench_dataset("demo", demo_dir, args.demo_size, args,
                                                        workdir, reference_dir)
         if args.skip_real:
             report["datasets"]["real-clips"] = {"skipped": "--skip-real"}

@@ -1,9 +1,10 @@
 """`make bench`: runs every benchmark in its own process, then prints one table.
 
 Each script writes `benchmarks/results/<name>.json`; this collects them into
-`benchmarks/results/README_table.md` (the README's benchmark table).
+`benchmarks/results/README_table.md` (the README's benchmark table). `--results DIR`
+writes all of them to DIR instead.
 
-    python benchmarks/run_all.py [--quick] [--with-quality]
+    python benchmarks/run_all.py [--quick] [--with-quality] [--results DIR]
 """
 
 import argparse
@@ -13,7 +14,9 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-RESULTS = os.path.join(HERE, "results")
+sys.path.insert(0, os.path.dirname(HERE))
+from benchmarks import _common  # noqa: E402
+
 SCRIPTS = ["bench_train.py", "bench_data.py", "bench_serving.py"]
 
 
@@ -22,7 +25,7 @@ def run(script, quick):
     print(f"$ {' '.join(cmd)}", flush=True)
     subprocess.run(cmd, check=True)
     name = script.replace(".py", "_quick.json" if quick else ".json")
-    with open(os.path.join(RESULTS, name)) as f:
+    with open(os.path.join(_common.RESULTS, name)) as f:
         return json.load(f)
 
 
@@ -74,16 +77,21 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smoke runs")
     parser.add_argument("--with-quality", action="store_true", help="also bench_quality.py (FVD, ~15 min)")
+    parser.add_argument("--results", help=f"folder of every result file (default {_common.RESULTS})")
     args = parser.parse_args()
+    if args.results:  # the scripts read it from the environment (benchmarks/_common.py)
+        _common.RESULTS = os.environ["KERAS_VIDGAN_BENCH_RESULTS"] = os.path.abspath(args.results)
     train, data, serving = (run(s, args.quick) for s in SCRIPTS)
     text = table(train, data, serving)
-    path = os.path.join(RESULTS, "README_table_quick.md" if args.quick else "README_table.md")
+    path = os.path.join(_common.RESULTS, "README_table_quick.md" if args.quick else "README_table.md")
     with open(path, "w") as f:
         f.write(text)
     print(text)
     print(f"wrote {path}")
     if args.with_quality:
-        subprocess.run([sys.executable, os.path.join(HERE, "bench_quality.py")]
+        name = "bench_quality_quick.json" if args.quick else "bench_quality.json"
+        subprocess.run([sys.executable, os.path.join(HERE, "bench_quality.py"), "--out",
+                        os.path.join(_common.RESULTS, name)]
                        + (["--quick"] if args.quick else []), check=True)
 
 

@@ -11,12 +11,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.mark.slow
-def test_run_all_quick_writes_the_table():
+def test_run_all_quick_writes_the_table(tmp_path):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    done = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "run_all.py"), "--quick"],
+    results = tmp_path / "results"  # not benchmarks/results/: a test does not write the repo
+    done = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "run_all.py"), "--quick",
+                           "--results", str(results)],
                           capture_output=True, text=True, timeout=900, env=env, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-3000:]
-    results = os.path.join(ROOT, "benchmarks", "results")
+    assert sorted(os.listdir(results)) == ["README_table_quick.md", "bench_data_quick.json",
+                                           "bench_serving_quick.json", "bench_train_quick.json"]
     train = json.load(open(os.path.join(results, "bench_train_quick.json")))
     assert train["traces_over_an_epoch"] == 1
     assert train["float32"]["trainer_steps_per_s"] > 0 and train["step_gflop_reference"] > 0
@@ -33,6 +36,7 @@ def test_bench_quality_quick_reports_every_row(tmp_path, i3d_weights, demo_dir):
         [sys.executable, os.path.join(ROOT, "benchmarks", "bench_quality.py"), "--quick",
          "--skip-demo", "--real-clips", demo_dir, "--real-size", "16", "--d-filters", "16",
          "--g-ema", "0.9",
+         "--samples", "5",  # the 5 folds' minimum: I3D on 10 sets costs half what 8 clips do
          "--out", str(out)],
         capture_output=True, text=True, timeout=900, env=env, cwd=ROOT,
     )
@@ -50,9 +54,10 @@ def test_bench_quality_quick_reports_every_row(tmp_path, i3d_weights, demo_dir):
                          "trained_still", "trained_from_real", "trained_live"}
     assert "trained, no EMA" in done.stdout
     assert report["frame_size"] == 16  # --real-size
-    for key, row in rows.items():  # the realism columns of every row (C2ST on 8 clips)
+    for key, row in rows.items():  # the realism columns of every row (C2ST on 5 clips)
         assert 0.0 <= row["c2st"] <= 1.0 and row["motion_ratio"] >= 0.0, key
         assert row["realism"]["c2st"]["folds"] == 5, key
+        assert row["num_fake"] == 5 and row["fvd"] is not None, key  # --samples; FVD too
     # The real frames in another order are far closer to the real clips than noise-like
     # untrained samples: the calibration rows measure what they claim to.
     assert rows["real_shuffled"]["fvd"] < 0.5 * rows["untrained"]["fvd"]
@@ -67,7 +72,8 @@ def test_bench_quality_shares_a_warm_up_and_scores_earlier_steps(tmp_path):
              "--skip-real", "--trained-only", "--no-fvd",  # frame FD: as exact a check, no I3D
              "--no-realism",  # no C2ST either: the rows' realism columns are checked above
              "--g-filters", "16", "--d-filters", "16", "--g-ema", "0.9", "--warmup-dir", warm,
-             "--demo-videos", "8"]  # make demo's 64 (and 64 held out) cost time, test nothing more
+             "--demo-videos", "8",  # make demo's 64 (and 64 held out) cost time, test nothing more
+             "--demo-size", "16"]  # make demo's 32x32 likewise: the rows' logic is size-free
 
     def run(*extra):
         out = tmp_path / f"q{len(os.listdir(tmp_path))}.json"
@@ -80,6 +86,7 @@ def test_bench_quality_shares_a_warm_up_and_scores_earlier_steps(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     # the demo data is scored against fresh demo videos of another seed (held out)
     assert report["reference"] == "make_demo_videos(n=8, seed=1000)"
+    assert report["frame_size"] == report["config"]["frame_size"] == 16  # --demo-size
     assert "held-out videos" in done.stderr
     whole = report["rows"]
     assert set(whole) == {"untrained", "trained", "trained_still", "trained_live", "trained_3",

@@ -28,7 +28,7 @@ def _train_cmd(data, run, *extra):
             "--frame-size", "16", "--batch-size", "4", "--quiet", "--no-cache", *map(str, extra)]
 
 
-def _wait_for_checkpoint(run, at_least, proc, timeout=300):
+def _wait_for_checkpoint(run, at_least, proc, timeout=600):
     deadline = time.time() + timeout
     while time.time() < deadline:
         latest = tf.train.latest_checkpoint(os.path.join(run, "checkpoints"))
@@ -70,7 +70,7 @@ def test_sigterm_saves_a_checkpoint_and_exits_130(demo_dir, tmp_path):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     # Steps have run once the first progress line (step 100) is out; a fixed sleep
     # was not enough on a loaded machine (SIGTERM before step 1: ckpt-0).
-    timer = threading.Timer(300, proc.kill)  # a hung run fails the test, not CI
+    timer = threading.Timer(600, proc.kill)  # a hung run fails the test, not CI
     timer.start()
     line, progress = "", None
     while progress is None and proc.poll() is None:  # "train   100/100000 [...] ..."
@@ -78,7 +78,7 @@ def test_sigterm_saves_a_checkpoint_and_exits_130(demo_dir, tmp_path):
         progress = re.match(r"^(?:train|warm-up|video) +(\d+)/\d+ \[", line)
     reached = int(progress.group(1)) if progress else 0
     proc.send_signal(signal.SIGTERM)
-    _, stderr = proc.communicate(timeout=120)
+    _, stderr = proc.communicate(timeout=300)
     timer.cancel()
     assert reached >= 100, stderr[-2000:]
     assert proc.returncode == 130, stderr[-2000:]
