@@ -154,8 +154,8 @@ def test_train_flags_are_generated_from_run_config_fields(capsys):
     assert "--log-every" in out  # the field that once had no flag
     code, _, err = run_main(capsys, "train", "--out", "o", "--batch-size", "0")
     assert code == 2 and "expected int >= 1, received: 0" in err  # the field's bound
-    code, _, err = run_main(capsys, "train", "--out", "o", "--loss", "hinge")
-    assert code == 2 and "invalid choice: 'hinge'" in err
+    code, _, err = run_main(capsys, "train", "--out", "o", "--loss", "wasserstein")
+    assert code == 2 and "invalid choice: 'wasserstein'" in err
 
 
 def test_train_config_file_then_flags_then_resume(tmp_path, capsys):
