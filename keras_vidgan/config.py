@@ -22,7 +22,7 @@ MODES = ("frame", "video")
 LOSSES = ("bce", "lsgan", "hinge")
 # How the residual generator's residual is made: "add", a generated residual (the
 # document's), or "advect", the frame's own pixels moved within a small neighbourhood.
-RESIDUALS = ("add", "advect")
+RESIDUALS = ("add", "advect", "kernels")
 # What the temporal critic sees of a clip: "pairs" of consecutive frames, "gaps", pairs
 # of any two frames with their time gap (DIGAN), or the whole "clip" (DVD-GAN, MoCoGAN).
 TEMPORAL_CRITICS = ("pairs", "gaps", "clip")
@@ -164,7 +164,8 @@ class RunConfig:
     augment: str = _setting("none", "DiffAugment of the critics' inputs: 'translation,color', "
                             "either one, or 'none' (see README, Quality)")
     residual: str = _setting("add", "video mode: 'add' a generated residual to each frame (the "
-                             "document's) or 'advect' the frame's pixels (see README, Quality)",
+                             "document's), 'advect' the frame's pixels, or move them by a few "
+                             "whole-frame 'kernels' (see README, Quality)",
                              choices=RESIDUALS)
     temporal_critic: str = _setting("pairs", "video mode: the temporal critic judges 'pairs' of "
                                     "consecutive frames, 'gaps' (any two frames and their time "

@@ -298,6 +298,7 @@ def build_residual_generator(
     sync_bn=False,
     residual="add",
     advect_size=5,
+    num_kernels=4,
     name="residual_generator",
 ):
     """Builds the residual next-frame generator of §3.1.1 step 3.
@@ -324,6 +325,11 @@ def build_residual_generator(
     local motion. A generated residual smeared shapes and drifted colours over a
     16-frame rollout; this one keeps them (README, Quality).
 
+    `residual="kernels"` moves the pixels the same way, but by `num_kernels`
+    whole-frame motions: the code (noise and frame features) gives the kernels,
+    the head a per-pixel mask choosing among them (`KernelMixture`; Finn et al.'s
+    CDNA), so that the pixels of one shape can share one motion.
+
     Args:
         z_dim: int. Length of the per-step noise vector. Defaults to 100.
         frame_size: int. Frame height and width, a power of two >= 16. Defaults to 64.
@@ -337,7 +343,9 @@ def build_residual_generator(
             to False.
         residual: str. `"add"` (a generated residual, the document's) or
             `"advect"` (a local motion of the frame's pixels). Defaults to `"add"`.
-        advect_size: int. Odd neighbourhood size of `"advect"`. Defaults to 5.
+        advect_size: int. Odd neighbourhood size of `"advect"` and `"kernels"`.
+            Defaults to 5.
+        num_kernels: int. Whole-frame motions of `"kernels"`. Defaults to 4.
         name: str. Model name. Defaults to `"residual_generator"`.
 
     Returns:
@@ -377,6 +385,8 @@ def build_residual_generator(
                            name="residual_head")(both)
     if residual == "advect":
         next_frame = _advected_frame(frame, hidden, advect_size, dtype)
+    elif residual == "kernels":
+        next_frame = _kernel_moved_frame(frame, code, hidden, advect_size, num_kernels, dtype)
     else:
         next_frame = _added_frame(frame, hidden, channels, dtype)
     return keras.Model({"noise": noise, "frame": frame}, next_frame, name=name)
@@ -402,6 +412,61 @@ def _advected_frame(frame, hidden, size, dtype):
         bias_initializer=keras.initializers.Constant(centre),
     )(hidden)
     return Advection(size, name="advect")([frame, logits])
+
+
+def _kernel_moved_frame(frame, code, hidden, size, num_kernels, dtype):
+    """The frame moved by `num_kernels` whole-frame kernels, mixed per pixel by masks."""
+    taps = size * size
+    # Each kernel starts near the identity, as `_advected_frame`'s weights do.
+    centre = [7.0 if i % taps == taps // 2 else 0.0 for i in range(num_kernels * taps)]
+    kernels = layers.Dense(
+        num_kernels * taps, dtype=dtype, name="kernel_logits",
+        kernel_initializer=keras.initializers.RandomNormal(stddev=0.01),
+        bias_initializer=keras.initializers.Constant(centre),
+    )(code)
+    masks = layers.Conv2D(num_kernels, 3, padding="same", dtype=dtype, name="mask_logits")(hidden)
+    logits = KernelMixture(num_kernels, name="kernel_mixture")([masks, kernels])
+    return Advection(size, name="advect")([frame, logits])
+
+
+@keras.saving.register_keras_serializable(package="keras_vidgan")
+class KernelMixture(layers.Layer):
+    """Per-pixel advection logits from a few whole-frame kernels and per-pixel masks.
+
+    `w[p] = sum_k softmax(masks[p])_k * softmax(kernels_k)`: every pixel's weights
+    are a mix of the same `num_kernels` motions (Finn et al. 2016, CDNA), returned as
+    `log(w)`, so that `Advection`'s softmax gives back `w` exactly.
+
+    Args:
+        num_kernels: int. Number of kernels.
+
+    Call arguments:
+        inputs: list `[masks, kernels]`: `(batch, H, W, num_kernels)` logits and
+            `(batch, num_kernels * taps)` logits.
+
+    Returns:
+        `(batch, H, W, taps)` float32 logits for `Advection`.
+    """
+
+    def __init__(self, num_kernels, **kwargs):
+        kwargs.setdefault("dtype", "float32")
+        super().__init__(**kwargs)
+        self.num_kernels = int(num_kernels)
+
+    def call(self, inputs):
+        masks, kernels = (keras.ops.cast(x, "float32") for x in inputs)
+        kernels = keras.ops.reshape(kernels, (-1, self.num_kernels, kernels.shape[-1] // self.num_kernels))
+        weights = keras.ops.einsum(
+            "bhwk,bkt->bhwt", keras.ops.softmax(masks, axis=-1), keras.ops.softmax(kernels, axis=-1)
+        )
+        return keras.ops.log(weights + 1e-12)
+
+    def compute_output_shape(self, input_shape):
+        masks, kernels = input_shape
+        return (*masks[:3], kernels[-1] // self.num_kernels)
+
+    def get_config(self):
+        return {**super().get_config(), "num_kernels": self.num_kernels}
 
 
 @keras.saving.register_keras_serializable(package="keras_vidgan")

@@ -33,6 +33,14 @@ def advect_models():
 
 
 @pytest.fixture(scope="module")
+def kernels_models():
+    return models_lib.build_models(
+        config_lib.RunConfig(mode="video", frame_size=16, z_dim=8, g_filters=4, d_filters=4,
+                             residual="kernels")
+    )
+
+
+@pytest.fixture(scope="module")
 def frame_export(frame_models, tmp_path_factory):
     base = tmp_path_factory.mktemp("export")
     return export.export_saved_model(frame_models, str(base))
@@ -125,7 +133,7 @@ def test_discriminate_is_sigmoid_of_logits(frame_models, frame_export):
     np.testing.assert_allclose(served["probability"].numpy(), tf.sigmoid(logits[:, 0]).numpy(), atol=1e-5)
 
 
-@pytest.mark.parametrize("models_fixture", ["video_models", "advect_models"])
+@pytest.mark.parametrize("models_fixture", ["video_models", "advect_models", "kernels_models"])
 def test_video_signatures_equal_the_keras_models(models_fixture, request, tmp_path):
     from keras_vidgan import sampling
 
@@ -191,10 +199,11 @@ def test_warmup_records_parse_as_tf_serving_prediction_logs():
     assert prediction_log_pb2.PredictionLog.FromString(raw) == official
 
 
-def test_keras_files_load_in_a_fresh_process(advect_models, tmp_path):
-    """`export --format keras`: every model, custom layers included, through
-    keras.saving.load_model in a process that imports keras_vidgan.models."""
-    paths = export.export_keras(advect_models, str(tmp_path / "keras"))
+def test_keras_files_load_in_a_fresh_process(kernels_models, tmp_path):
+    """`export --format keras`: every model, custom layers included (`residual="kernels"`
+    has both `KernelMixture` and `Advection`), through keras.saving.load_model in a
+    process that imports keras_vidgan.models."""
+    paths = export.export_keras(kernels_models, str(tmp_path / "keras"))
     assert sorted(os.path.basename(p) for p in paths.values()) == [
         "discriminator.keras", "generator.keras", "residual_generator.keras",
         "temporal_discriminator.keras"]
@@ -209,7 +218,7 @@ def test_keras_files_load_in_a_fresh_process(advect_models, tmp_path):
     np.save(tmp_path / "inputs.npy", inputs, allow_pickle=True)
     script = (
         "import sys, numpy as np, keras\n"
-        "import keras_vidgan.models  # registers MinibatchStddev and Advection\n"
+        "import keras_vidgan.models  # registers MinibatchStddev, KernelMixture, Advection\n"
         f"inputs = np.load({str(tmp_path / 'inputs.npy')!r}, allow_pickle=True).item()\n"
         "out = {}\n"
         f"for name, path in {paths!r}.items():\n"
@@ -222,11 +231,11 @@ def test_keras_files_load_in_a_fresh_process(advect_models, tmp_path):
                           env=dict(os.environ, PYTHONPATH=root), timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     loaded = np.load(tmp_path / "out.npy", allow_pickle=True).item()
-    for name, model in advect_models.items():
+    for name, model in kernels_models.items():
         np.testing.assert_allclose(loaded[name], model(inputs[name], training=False),
                                    atol=1e-5, err_msg=name)
     with pytest.raises(FileExistsError, match="overwrite"):
-        export.export_keras(advect_models, str(tmp_path / "keras"))
+        export.export_keras(kernels_models, str(tmp_path / "keras"))
     assert not [f for f in os.listdir(tmp_path / "keras") if f.startswith(".")]  # no leftovers
 
 

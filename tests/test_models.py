@@ -160,6 +160,45 @@ def test_advect_residual_generator_starts_near_identity_and_learns():
         assert any(part in k and float(tf.reduce_sum(tf.abs(g))) > 0 for k, g in named.items()), part
 
 
+def test_kernel_mixture_gives_every_pixel_its_masks_mix_of_the_kernels():
+    """`KernelMixture`: a pixel whose mask picks kernel k gets kernel k's weights, and a
+    shift kernel picked everywhere moves the whole frame as one (Finn et al.'s CDNA)."""
+    rng = np.random.default_rng(3)
+    kernels = rng.normal(0, 2, (1, 2 * 9)).astype("float32")  # 2 kernels of 3x3 taps
+    masks = np.full((1, 4, 4, 2), -50.0, "float32")
+    masks[:, :2, :, 0] = masks[:, 2:, :, 1] = 50.0  # top half kernel 0, bottom half kernel 1
+    weights = np.exp(keras.ops.convert_to_numpy(models.KernelMixture(2)([masks, kernels])))
+    soft = np.exp(kernels.reshape(2, 9)) / np.exp(kernels.reshape(2, 9)).sum(-1, keepdims=True)
+    np.testing.assert_allclose(weights[0, 0, 0], soft[0], rtol=1e-5)
+    np.testing.assert_allclose(weights[0, 3, 1], soft[1], rtol=1e-5)
+    np.testing.assert_allclose(weights.sum(-1), 1.0, rtol=1e-5)
+    shift = np.full((1, 2 * 9), -50.0, "float32")
+    shift[0, 5] = shift[0, 9 + 5] = 50.0  # both kernels: offset (0, +1)
+    frame = rng.uniform(-1, 1, (1, 4, 4, 3)).astype("float32")
+    logits = models.KernelMixture(2)([masks, shift])
+    out = keras.ops.convert_to_numpy(models.Advection(3)([frame, logits]))
+    np.testing.assert_allclose(out[0, :, :-1], frame[0, :, 1:], rtol=1e-5, atol=1e-6)
+
+
+def test_kernels_residual_generator_starts_near_identity_and_learns():
+    import tensorflow as tf
+
+    r = models.build_residual_generator(z_dim=8, frame_size=16, base_filters=4, residual="kernels",
+                                        num_kernels=3)
+    assert r.get_layer("kernel_logits").output.shape[-1] == 3 * 25
+    assert r.get_layer("mask_logits").output.shape[-1] == 3
+    frame = np.random.default_rng(2).uniform(-1, 1, (2, 16, 16, 3)).astype("float32")
+    noise = np.random.randn(2, 8).astype("float32")
+    with tf.GradientTape() as tape:
+        out = r({"noise": noise, "frame": frame}, training=True)
+        loss = tf.reduce_mean(tf.square(out - np.roll(frame, 1, axis=2)))
+    assert np.abs(out.numpy() - frame).mean() < 0.1
+    grads = tape.gradient(loss, r.trainable_variables)
+    named = {v.path: g for v, g in zip(r.trainable_variables, grads)}
+    for part in ("frame_encoder", "residual_decoder", "kernel_logits", "mask_logits"):
+        assert any(part in k and float(tf.reduce_sum(tf.abs(g))) > 0 for k, g in named.items()), part
+
+
 def test_residual_generator_rejects_an_unknown_residual():
     with pytest.raises(ValueError, match="`residual` to be one of"):
         models.build_residual_generator(z_dim=8, frame_size=16, residual="warp")

@@ -65,7 +65,7 @@ def test_different_noise_gives_different_videos():
     assert np.abs(c[:, 1:] - d[:, 1:]).mean() > 1e-4  # same image, other noise, other motion
 
 
-@pytest.mark.parametrize("residual", ["add", "advect"])
+@pytest.mark.parametrize("residual", ["add", "advect", "kernels"])
 def test_video_step_updates_all_four_networks(demo_folder, residual):
     trainer = _video_trainer(z_dim=8, g_filters=4, d_filters=4, residual=residual)
     nets = [trainer.generator, trainer.residual_generator, trainer.discriminator,
