@@ -115,6 +115,8 @@ class RunConfig:
         residual: str. Video mode: how the residual generator moves a frame,
             `"add"` (a generated residual, §3.1.1 step 3) or `"advect"` (the
             frame's pixels moved locally; see `models.Advection`).
+        g_skips: bool. Video mode: U-Net skip connections in the residual generator
+            (see `models.build_residual_generator`).
         temporal_critic: str. Video mode: what the temporal critic judges, `"pairs"`
             of consecutive frames, `"gaps"` (two frames of a clip and their time
             gap) or the whole `"clip"` (see `models.build_temporal_discriminator`).
@@ -167,6 +169,8 @@ class RunConfig:
                              "document's), 'advect' the frame's pixels, or move them by a few "
                              "whole-frame 'kernels' (see README, Quality)",
                              choices=RESIDUALS)
+    g_skips: bool = _setting(False, "video mode: U-Net skip connections from the residual "
+                             "generator's frame encoder to its decoder")
     temporal_critic: str = _setting("pairs", "video mode: the temporal critic judges 'pairs' of "
                                     "consecutive frames, 'gaps' (any two frames and their time "
                                     "gap) or the whole 'clip'", choices=TEMPORAL_CRITICS)

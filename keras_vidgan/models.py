@@ -67,6 +67,29 @@ def _batch_norm(name, dtype, synchronized):
     )
 
 
+def _projection_layers(width, dtype, sync_bn):
+    """Dense -> BN -> ReLU -> Reshape(4, 4, width): the code to the 4x4 stage."""
+    # listing defect 1: Dense(128) cannot become (4, 4, 128); project to 4*4*C.
+    return [
+        layers.Dense(4 * 4 * width, use_bias=False, dtype=dtype, name="project"),
+        _batch_norm("project_bn", dtype, sync_bn),
+        layers.ReLU(dtype=dtype, name="project_relu"),
+        layers.Reshape((4, 4, width), dtype=dtype, name="reshape"),
+    ]
+
+
+def _up_stage(i, width, dtype, sync_bn):
+    """Conv2DTranspose stride 2 -> BN -> ReLU: one doubling of the frame size."""
+    return [
+        layers.Conv2DTranspose(
+            width, 4, strides=2, padding="same", use_bias=False, dtype=dtype, name=f"up{i}"
+        ),
+        _batch_norm(f"up{i}_bn", dtype, sync_bn),
+        # listing defect 4: a non-linearity after every transposed convolution.
+        layers.ReLU(dtype=dtype, name=f"up{i}_relu"),
+    ]
+
+
 def _upsampling_stack(
     z_dim, frame_size, channels, base_filters, dtype, input_name, name, sync_bn=False,
     to_rgb=True,
@@ -79,22 +102,12 @@ def _upsampling_stack(
     widths = _widths(n_stages, base_filters)[::-1]  # widest at 4x4
     model = keras.Sequential(name=name)
     model.add(keras.Input(shape=(z_dim,), name=input_name))
-    # listing defect 1: Dense(128) cannot become (4, 4, 128); project to 4*4*C.
-    model.add(layers.Dense(4 * 4 * widths[0], use_bias=False, dtype=dtype, name="project"))
-    model.add(_batch_norm("project_bn", dtype, sync_bn))
-    model.add(layers.ReLU(dtype=dtype, name="project_relu"))
-    model.add(layers.Reshape((4, 4, widths[0]), dtype=dtype, name="reshape"))
+    for layer in _projection_layers(widths[0], dtype, sync_bn):
+        model.add(layer)
     # listing defect 2: one stride-2 stage per doubling, up to frame_size (not 16x16).
     for i, width in enumerate(widths[1:]):
-        model.add(
-            layers.Conv2DTranspose(
-                width, 4, strides=2, padding="same", use_bias=False,
-                dtype=dtype, name=f"up{i}",
-            )
-        )
-        model.add(_batch_norm(f"up{i}_bn", dtype, sync_bn))
-        # listing defect 4: a non-linearity after every transposed convolution.
-        model.add(layers.ReLU(dtype=dtype, name=f"up{i}_relu"))
+        for layer in _up_stage(i, width, dtype, sync_bn):
+            model.add(layer)
     if not to_rgb:
         return model
     # listing defect 4: no BatchNorm right before tanh; listing defect 3: tanh is an
@@ -102,6 +115,32 @@ def _upsampling_stack(
     model.add(layers.Conv2D(channels, 3, padding="same", dtype=dtype, name="to_rgb"))
     model.add(layers.Activation("tanh", dtype="float32", name="tanh"))
     return model
+
+
+def _skip_decoder(code_dim, skip_shapes, frame_size, base_filters, dtype, sync_bn):
+    """`_upsampling_stack(to_rgb=False)` with the encoder's features joined in (a U-Net).
+
+    Input `{"code": (batch, code_dim), "skip{k}": (batch, s, s, c)}` with one skip per
+    encoder stage, `skip_shapes` ordered from the largest size to 4x4; each is added to
+    the decoder's features of its size (the same width: the encoder doubles its width
+    per stage from twice the decoder's last) before the next stage. Added rather than
+    concatenated, the stages cost what they did without skips.
+    """
+    n_stages = _check_frame_size(frame_size)
+    widths = _widths(n_stages, base_filters)[::-1]
+    code = keras.Input(shape=(code_dim,), name="code")
+    skips = {f"skip{k}": keras.Input(shape=shape, name=f"skip{k}")
+             for k, shape in enumerate(skip_shapes)}
+    x = code
+    with keras.name_scope("residual_decoder"):  # variable paths as in the Sequential's
+        for layer in _projection_layers(widths[0], dtype, sync_bn):
+            x = layer(x)
+        for i, width in enumerate(widths[1:]):
+            skip = skips[f"skip{n_stages - 1 - i}"]  # the encoder's features at x's size
+            x = layers.Add(dtype=dtype, name=f"join{i}")([x, skip])
+            for layer in _up_stage(i, width, dtype, sync_bn):
+                x = layer(x)
+    return keras.Model({"code": code, **skips}, x, name="residual_decoder")
 
 
 def build_generator(
@@ -299,6 +338,7 @@ def build_residual_generator(
     residual="add",
     advect_size=5,
     num_kernels=4,
+    skips=False,
     name="residual_generator",
 ):
     """Builds the residual next-frame generator of §3.1.1 step 3.
@@ -346,6 +386,11 @@ def build_residual_generator(
         advect_size: int. Odd neighbourhood size of `"advect"` and `"kernels"`.
             Defaults to 5.
         num_kernels: int. Whole-frame motions of `"kernels"`. Defaults to 4.
+        skips: bool. U-Net skip connections: every encoder stage's features are
+            added to the decoder's of the same size, so that the head's motion
+            weights and masks can follow the frame's shapes, not only its 3x3
+            neighbourhood and a global code (SAVP's and SVG's encoder-decoders).
+            Defaults to False.
         name: str. Model name. Defaults to `"residual_generator"`.
 
     Returns:
@@ -364,23 +409,25 @@ def build_residual_generator(
     """
     if residual not in RESIDUALS:
         raise ValueError(f"Expected `residual` to be one of {RESIDUALS}, received: {residual!r}")
-    encoder = _downsampling_stack(
-        frame_size, channels, 2 * base_filters, True, dtype, "frame", "frame_encoder", sync_bn
-    )
-    encoder.add(layers.Dense(feature_dim, use_bias=False, dtype=dtype, name="features"))
-    encoder.add(_batch_norm("features_bn", dtype, sync_bn))
-    encoder.add(layers.ReLU(dtype=dtype, name="features_relu"))
-    decoder = _upsampling_stack(
-        z_dim + feature_dim, frame_size, channels, base_filters, dtype, "code",
-        "residual_decoder", sync_bn, to_rgb=False,
-    )
+    encoder = _frame_encoder(frame_size, channels, base_filters, feature_dim, dtype, sync_bn, skips)
     noise = keras.Input(shape=(z_dim,), name="noise")
     frame = keras.Input(shape=(frame_size, frame_size, channels), name="frame")
-    code = layers.Concatenate(dtype=dtype, name="code")([noise, encoder(frame)])
+    encoded = encoder(frame)
+    features, stages = (encoded[0], encoded[1:]) if skips else (encoded, [])
+    code = layers.Concatenate(dtype=dtype, name="code")([noise, features])
+    if skips:
+        decoder = _skip_decoder(z_dim + feature_dim, [s.shape[1:] for s in stages], frame_size,
+                                base_filters, dtype, sync_bn)
+        decoded = decoder({"code": code, **{f"skip{k}": s for k, s in enumerate(stages)}})
+    else:
+        decoded = _upsampling_stack(
+            z_dim + feature_dim, frame_size, channels, base_filters, dtype, "code",
+            "residual_decoder", sync_bn, to_rgb=False,
+        )(code)
     # The full-resolution path: the head sees the input frame beside the decoder's
     # features, so that a residual can follow the frame's content (a shift of an
     # edge by a pixel is a 3x3 filter of the frame).
-    both = layers.Concatenate(dtype=dtype, name="frame_and_features")([frame, decoder(code)])
+    both = layers.Concatenate(dtype=dtype, name="frame_and_features")([frame, decoded])
     hidden = layers.Conv2D(base_filters, 3, padding="same", activation="relu", dtype=dtype,
                            name="residual_head")(both)
     if residual == "advect":
@@ -390,6 +437,24 @@ def build_residual_generator(
     else:
         next_frame = _added_frame(frame, hidden, channels, dtype)
     return keras.Model({"noise": noise, "frame": frame}, next_frame, name=name)
+
+
+def _frame_encoder(frame_size, channels, base_filters, feature_dim, dtype, sync_bn, skips):
+    """§3.1.1 step 1: conv + BatchNorm stages to a `feature_dim` vector.
+
+    With `skips`, a functional model whose outputs are the vector and then every
+    stage's features, from the largest size to 4x4 (for `_skip_decoder`).
+    """
+    encoder = _downsampling_stack(
+        frame_size, channels, 2 * base_filters, True, dtype, "frame", "frame_encoder", sync_bn
+    )
+    encoder.add(layers.Dense(feature_dim, use_bias=False, dtype=dtype, name="features"))
+    encoder.add(_batch_norm("features_bn", dtype, sync_bn))
+    encoder.add(layers.ReLU(dtype=dtype, name="features_relu"))
+    if not skips:
+        return encoder
+    stages = [layer.output for layer in encoder.layers if layer.name.endswith("_lrelu")]
+    return keras.Model(encoder.inputs, [encoder.outputs[0], *stages], name="frame_encoder")
 
 
 def _added_frame(frame, hidden, channels, dtype):
@@ -682,7 +747,7 @@ def build_models(config, sync_bn=False):
     }
     if config.mode == "video":
         built["residual_generator"] = build_residual_generator(
-            z, size, base_filters=gf, residual=config.residual, **common
+            z, size, base_filters=gf, residual=config.residual, skips=config.g_skips, **common
         )
         built["temporal_discriminator"] = build_temporal_discriminator(
             size, base_filters=df, kind=config.temporal_critic, clip_len=config.clip_len,

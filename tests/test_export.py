@@ -34,9 +34,10 @@ def advect_models():
 
 @pytest.fixture(scope="module")
 def kernels_models():
+    """`residual="kernels"` with U-Net skips: custom layers and a nested functional model."""
     return models_lib.build_models(
         config_lib.RunConfig(mode="video", frame_size=16, z_dim=8, g_filters=4, d_filters=4,
-                             residual="kernels")
+                             residual="kernels", g_skips=True)
     )
 
 

@@ -141,13 +141,25 @@ def test_advection_keeps_colours_and_range():
         models.Advection(4)
 
 
-def test_advect_residual_generator_starts_near_identity_and_learns():
-    """`residual="advect"`: a fresh model nearly holds the frame, and gradients reach
-    the encoder and decoder (a zero-initialised head would block them)."""
+@pytest.mark.parametrize(
+    "residual,skips,heads",
+    [
+        ("advect", False, {"motion_logits": 25}),
+        ("kernels", False, {"kernel_logits": 3 * 25, "mask_logits": 3}),
+        ("advect", True, {"motion_logits": 25}),
+    ],
+    ids=["advect", "kernels", "advect-skips"],
+)
+def test_motion_residual_generator_starts_near_identity_and_learns(residual, skips, heads):
+    """`residual="advect"|"kernels"`: a fresh model nearly holds the frame, and gradients
+    reach the encoder, the decoder and every head (a zero-initialised head would block
+    them)."""
     import tensorflow as tf
 
-    r = models.build_residual_generator(z_dim=8, frame_size=16, base_filters=4, residual="advect")
-    assert r.get_layer("motion_logits").output.shape[-1] == 25
+    r = models.build_residual_generator(z_dim=8, frame_size=16, base_filters=4, residual=residual,
+                                        num_kernels=3, skips=skips)
+    for name, width in heads.items():
+        assert r.get_layer(name).output.shape[-1] == width
     frame = np.random.default_rng(2).uniform(-1, 1, (2, 16, 16, 3)).astype("float32")
     noise = np.random.randn(2, 8).astype("float32")
     with tf.GradientTape() as tape:
@@ -156,8 +168,29 @@ def test_advect_residual_generator_starts_near_identity_and_learns():
     assert np.abs(out.numpy() - frame).mean() < 0.1
     grads = tape.gradient(loss, r.trainable_variables)
     named = {v.path: g for v, g in zip(r.trainable_variables, grads)}
-    for part in ("frame_encoder", "residual_decoder", "motion_logits"):
+    for part in ("frame_encoder", "residual_decoder", *heads):
         assert any(part in k and float(tf.reduce_sum(tf.abs(g))) > 0 for k, g in named.items()), part
+
+
+def test_skips_join_every_encoder_stage_to_the_decoder_at_its_size():
+    """`skips=True` (a U-Net): each decoder stage gets the encoder's features of its
+    size added, so the head's input at a pixel depends on the frame around it at every scale
+    (changing one encoder stage's output changes the decoder's)."""
+    r = models.build_residual_generator(z_dim=8, frame_size=32, base_filters=4, residual="advect",
+                                        skips=True)
+    encoder, decoder = r.get_layer("frame_encoder"), r.get_layer("residual_decoder")
+    stages = [tuple(x.shape[1:]) for x in encoder.outputs[1:]]
+    assert stages == [(16, 16, 8), (8, 8, 16), (4, 4, 32)]
+    joins = [decoder.get_layer(f"join{i}") for i in range(3)]
+    assert [tuple(j.input[1].shape[1:]) for j in joins] == stages[::-1]
+    assert [tuple(j.input[0].shape[1:]) for j in joins] == stages[::-1]  # added: equal shapes
+    inputs = {"code": np.ones((1, 8 + 128), "float32")}
+    inputs.update({f"skip{k}": np.zeros((1, *s), "float32") for k, s in enumerate(stages)})
+    base = keras.ops.convert_to_numpy(decoder(inputs))
+    inputs["skip0"] = np.ones_like(inputs["skip0"])
+    assert np.abs(keras.ops.convert_to_numpy(decoder(inputs)) - base).max() > 1e-3
+    plain = models.build_residual_generator(z_dim=8, frame_size=32, base_filters=4, residual="advect")
+    assert isinstance(plain.get_layer("frame_encoder"), keras.Sequential)
 
 
 def test_kernel_mixture_gives_every_pixel_its_masks_mix_of_the_kernels():
@@ -179,24 +212,6 @@ def test_kernel_mixture_gives_every_pixel_its_masks_mix_of_the_kernels():
     out = keras.ops.convert_to_numpy(models.Advection(3)([frame, logits]))
     np.testing.assert_allclose(out[0, :, :-1], frame[0, :, 1:], rtol=1e-5, atol=1e-6)
 
-
-def test_kernels_residual_generator_starts_near_identity_and_learns():
-    import tensorflow as tf
-
-    r = models.build_residual_generator(z_dim=8, frame_size=16, base_filters=4, residual="kernels",
-                                        num_kernels=3)
-    assert r.get_layer("kernel_logits").output.shape[-1] == 3 * 25
-    assert r.get_layer("mask_logits").output.shape[-1] == 3
-    frame = np.random.default_rng(2).uniform(-1, 1, (2, 16, 16, 3)).astype("float32")
-    noise = np.random.randn(2, 8).astype("float32")
-    with tf.GradientTape() as tape:
-        out = r({"noise": noise, "frame": frame}, training=True)
-        loss = tf.reduce_mean(tf.square(out - np.roll(frame, 1, axis=2)))
-    assert np.abs(out.numpy() - frame).mean() < 0.1
-    grads = tape.gradient(loss, r.trainable_variables)
-    named = {v.path: g for v, g in zip(r.trainable_variables, grads)}
-    for part in ("frame_encoder", "residual_decoder", "kernel_logits", "mask_logits"):
-        assert any(part in k and float(tf.reduce_sum(tf.abs(g))) > 0 for k, g in named.items()), part
 
 
 def test_residual_generator_rejects_an_unknown_residual():

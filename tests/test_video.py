@@ -65,9 +65,10 @@ def test_different_noise_gives_different_videos():
     assert np.abs(c[:, 1:] - d[:, 1:]).mean() > 1e-4  # same image, other noise, other motion
 
 
-@pytest.mark.parametrize("residual", ["add", "advect", "kernels"])
-def test_video_step_updates_all_four_networks(demo_folder, residual):
-    trainer = _video_trainer(z_dim=8, g_filters=4, d_filters=4, residual=residual)
+@pytest.mark.parametrize("residual,skips", [("add", False), ("advect", False), ("kernels", False),
+                                            ("advect", True)])
+def test_video_step_updates_all_four_networks(demo_folder, residual, skips):
+    trainer = _video_trainer(z_dim=8, g_filters=4, d_filters=4, residual=residual, g_skips=skips)
     nets = [trainer.generator, trainer.residual_generator, trainer.discriminator,
             trainer.temporal_discriminator]
     before = [[w.copy() for w in n.get_weights()] for n in nets]
