@@ -9,12 +9,14 @@ export OPENCV_FFMPEG_LOGLEVEL ?= -8
 
 .PHONY: install demo docs-assets test test-fast lint bench fvd-weights clean
 
+# uv resolves and installs the same packages as pip in about 0.7x the time (docs/benchmarks.md,
+# Test suite time); --compile-bytecode as pip does, for fast first imports.
 install: $(BIN)/.installed
 
 $(BIN)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,notebook,serving]'
+	$(BIN)/pip install --quiet uv
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e '.[test,notebook,serving]'
 	touch $@
 
 # Demo: synthetic videos -> train (--preset quick) -> export -> H.264 and GIF samples -> a
@@ -51,8 +53,9 @@ fvd-weights: install
 
 # Two pytest-xdist workers (CI has 2 cores); --dist loadfile runs a test file on one
 # worker, so its module-scoped runs are trained once; --no-loadscope-reorder hands files
-# out in name order, which starts test_benchmarks.py (few tests, the slowest) second
-# rather than last (docs/benchmarks.md, Test suite time).
+# out in collection order, which tests/conftest.py makes slowest first (SLOWEST_FIRST),
+# so that no slow file is left for one worker at the end (docs/benchmarks.md, Test
+# suite time).
 TEST_WORKERS ?= 2
 PYTEST_XDIST = -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 

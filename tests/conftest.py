@@ -14,6 +14,23 @@ REAL_CLIPS = os.path.join(
 )
 
 
+# The slowest files first (longest-processing-time order): `make test`'s two xdist
+# workers take whole files (`--dist loadfile`) in collection order, so a slow file left
+# for last keeps one worker busy while the other idles (test_video.py did, ~3.5 min).
+# Per-file wall times: docs/benchmarks.md, "Test suite time". Other files follow in name
+# order.
+SLOWEST_FIRST = (
+    "test_benchmarks.py", "test_runs.py", "test_realism.py", "test_faults.py",
+    "test_export.py", "test_evaluate.py", "test_video.py", "test_cli.py", "test_classes.py",
+    "test_notebook.py", "test_distribute.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: i for i, name in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: name order
+
+
 @pytest.fixture(scope="session")
 def demo_dir(tmp_path_factory):
     """Eight 48-frame 64x64 demo videos (.mp4), as `make demo` writes them (it writes 64)."""

@@ -41,6 +41,25 @@ def test_c2st_is_near_half_on_two_draws_of_one_distribution_and_deterministic():
     assert again["fold_accuracies"] == result["fold_accuracies"]
 
 
+def test_c2st_keeps_its_traced_classifier_and_gives_what_a_new_one_gives(monkeypatch):
+    """The rows of a report reuse one traced classifier per input shape and seed; its
+    reset start makes a kept one score exactly as a new one."""
+    moving, still = moving_squares(10, frames=4, seed=1), moving_squares(10, frames=4, speed=0.0)
+    metrics._fold_classifier.cache_clear()
+    metrics.classifier_two_sample_test(moving, still, steps=3, seed=5)
+    kept = metrics.classifier_two_sample_test(still[::-1], moving, steps=3, seed=5)  # other data
+    info = metrics._fold_classifier.cache_info()
+    assert (info.misses, info.hits) == (1, 1)
+    monkeypatch.setattr(metrics, "_fold_classifier",
+                        lambda *args, policy: metrics._FoldClassifier(*args))
+    new = metrics.classifier_two_sample_test(still[::-1], moving, steps=3, seed=5)
+    assert new["fold_accuracies"] == kept["fold_accuracies"]
+    monkeypatch.undo()
+    classifier = metrics._fold_classifier((4, SIZE, SIZE, 6), 5, metrics._C2ST_LEARNING_RATE,
+                                          policy="float32")
+    assert classifier.fit.experimental_get_tracing_count() == 1  # traced once for 10 folds
+
+
 def test_c2st_tells_still_clips_from_moving_ones():
     moving = moving_squares(40, seed=1)
     still = moving_squares(40, speed=0.0, seed=2)
