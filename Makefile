@@ -9,14 +9,16 @@ export OPENCV_FFMPEG_LOGLEVEL ?= -8
 
 .PHONY: install demo docs-assets test test-fast lint bench fvd-weights clean
 
-# uv resolves and installs the same packages as pip in about 0.7x the time (docs/benchmarks.md,
-# Test suite time); --compile-bytecode as pip does, for fast first imports.
+# uv installs the same packages as pip in about 0.7x the time (docs/benchmarks.md, Test
+# suite time); --compile-bytecode as pip does, for fast first imports. uv does not read
+# pip's configuration (an index in pip.conf): where it fails, pip installs instead.
 install: $(BIN)/.installed
 
 $(BIN)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet uv
-	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e '.[test,notebook,serving]'
+	( $(BIN)/pip install --quiet uv && \
+	  $(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e '.[test,notebook,serving]' ) || \
+	  $(BIN)/pip install --quiet -e '.[test,notebook,serving]'
 	touch $@
 
 # Demo: synthetic videos -> train (--preset quick) -> export -> H.264 and GIF samples -> a
