@@ -2,6 +2,7 @@
 
 import json
 
+import keras
 import numpy as np
 import pytest
 
@@ -56,7 +57,7 @@ def test_c2st_keeps_its_traced_classifier_and_gives_what_a_new_one_gives(monkeyp
     assert new["fold_accuracies"] == kept["fold_accuracies"]
     monkeypatch.undo()
     classifier = metrics._fold_classifier((4, SIZE, SIZE, 6), 5, metrics._C2ST_LEARNING_RATE,
-                                          policy="float32")
+                                          policy=keras.config.dtype_policy().name)
     assert classifier.fit.experimental_get_tracing_count() == 1  # traced once for 10 folds
 
 
