@@ -22,7 +22,7 @@ MODES = ("frame", "video")
 LOSSES = ("bce", "lsgan", "hinge")
 # How the residual generator's residual is made: "add", a generated residual (the
 # document's), or "advect", the frame's own pixels moved within a small neighbourhood.
-RESIDUALS = ("add", "advect", "kernels")
+RESIDUALS = ("add", "advect", "kernels", "composite")
 # What the temporal critic sees of a clip: "pairs" of consecutive frames, "gaps", pairs
 # of any two frames with their time gap (DIGAN), or the whole "clip" (DVD-GAN, MoCoGAN).
 TEMPORAL_CRITICS = ("pairs", "gaps", "clip")
@@ -113,8 +113,9 @@ class RunConfig:
         frame_steps: int. Video mode: how many of `steps` come first and train the
             frame GAN alone (a warm-up; see `Trainer`).
         residual: str. Video mode: how the residual generator moves a frame,
-            `"add"` (a generated residual, §3.1.1 step 3) or `"advect"` (the
-            frame's pixels moved locally; see `models.Advection`).
+            `"add"` (a generated residual, §3.1.1 step 3), `"advect"` (the
+            frame's pixels moved locally; see `models.Advection`), `"kernels"` or
+            `"composite"` (see `models.build_residual_generator`).
         g_skips: bool. Video mode: U-Net skip connections in the residual generator
             (see `models.build_residual_generator`).
         temporal_critic: str. Video mode: what the temporal critic judges, `"pairs"`
@@ -166,8 +167,9 @@ class RunConfig:
     augment: str = _setting("none", "DiffAugment of the critics' inputs: 'translation,color', "
                             "either one, or 'none' (see README, Quality)")
     residual: str = _setting("add", "video mode: 'add' a generated residual to each frame (the "
-                             "document's), 'advect' the frame's pixels, or move them by a few "
-                             "whole-frame 'kernels' (see README, Quality)",
+                             "document's), 'advect' the frame's pixels, move them by a few "
+                             "whole-frame 'kernels', or 'composite' (advected pixels, frame 0's "
+                             "and freshly drawn ones, mixed by masks; see README, Quality)",
                              choices=RESIDUALS)
     g_skips: bool = _setting(False, "video mode: U-Net skip connections from the residual "
                              "generator's frame encoder to its decoder")

@@ -21,6 +21,7 @@ __all__ = [
     "build_residual_generator",
     "build_temporal_discriminator",
     "Advection",
+    "Composite",
     "MinibatchStddev",
     "RESIDUALS",
     "with_sigmoid",
@@ -35,6 +36,7 @@ __all__ = [
     "conditional_generator",
     "projection_critic",
     "conditioned",
+    "step_inputs",
     "noise_dim",
     "num_classes",
 ]
@@ -370,6 +372,11 @@ def build_residual_generator(
     the head a per-pixel mask choosing among them (`KernelMixture`; Finn et al.'s
     CDNA), so that the pixels of one shape can share one motion.
 
+    `residual="composite"` takes frame 0 as a third input, `first`, and mixes three
+    sources per pixel by masks: the advected frame (as `"advect"`), frame 0 and a
+    freshly drawn frame (`Composite`; SAVP's), so that what stays still is copied
+    from frame 0 instead of being resampled at every step.
+
     Args:
         z_dim: int. Length of the per-step noise vector. Defaults to 100.
         frame_size: int. Frame height and width, a power of two >= 16. Defaults to 64.
@@ -381,8 +388,9 @@ def build_residual_generator(
             global policy.
         sync_bn: bool. Synchronise BatchNorm statistics across replicas. Defaults
             to False.
-        residual: str. `"add"` (a generated residual, the document's) or
-            `"advect"` (a local motion of the frame's pixels). Defaults to `"add"`.
+        residual: str. `"add"` (a generated residual, the document's),
+            `"advect"` (a local motion of the frame's pixels), `"kernels"` or
+            `"composite"` (see above). Defaults to `"add"`.
         advect_size: int. Odd neighbourhood size of `"advect"` and `"kernels"`.
             Defaults to 5.
         num_kernels: int. Whole-frame motions of `"kernels"`. Defaults to 4.
@@ -395,8 +403,9 @@ def build_residual_generator(
 
     Returns:
         A `keras.Model` with inputs `noise` `(batch, z_dim)` and `frame`
-        `(batch, frame_size, frame_size, channels)` in [-1, 1], and output the next
-        frame, same shape, float32 in [-1, 1].
+        `(batch, frame_size, frame_size, channels)` in [-1, 1] (and `first`, frame 0,
+        for `"composite"`; see `step_inputs`), and output the next frame, same shape,
+        float32 in [-1, 1].
 
     Example:
     ```python
@@ -412,6 +421,9 @@ def build_residual_generator(
     encoder = _frame_encoder(frame_size, channels, base_filters, feature_dim, dtype, sync_bn, skips)
     noise = keras.Input(shape=(z_dim,), name="noise")
     frame = keras.Input(shape=(frame_size, frame_size, channels), name="frame")
+    inputs = {"noise": noise, "frame": frame}
+    if residual == "composite":
+        inputs["first"] = keras.Input(shape=(frame_size, frame_size, channels), name="first")
     encoded = encoder(frame)
     features, stages = (encoded[0], encoded[1:]) if skips else (encoded, [])
     code = layers.Concatenate(dtype=dtype, name="code")([noise, features])
@@ -427,16 +439,28 @@ def build_residual_generator(
     # The full-resolution path: the head sees the input frame beside the decoder's
     # features, so that a residual can follow the frame's content (a shift of an
     # edge by a pixel is a 3x3 filter of the frame).
-    both = layers.Concatenate(dtype=dtype, name="frame_and_features")([frame, decoded])
+    # The composite's head also sees frame 0, to tell where the frame has left it.
+    frames = [frame, inputs["first"]] if residual == "composite" else [frame]
+    both = layers.Concatenate(dtype=dtype, name="frame_and_features")([*frames, decoded])
     hidden = layers.Conv2D(base_filters, 3, padding="same", activation="relu", dtype=dtype,
                            name="residual_head")(both)
     if residual == "advect":
         next_frame = _advected_frame(frame, hidden, advect_size, dtype)
     elif residual == "kernels":
         next_frame = _kernel_moved_frame(frame, code, hidden, advect_size, num_kernels, dtype)
+    elif residual == "composite":
+        next_frame = _composited_frame(frame, inputs["first"], hidden, advect_size, channels, dtype)
     else:
         next_frame = _added_frame(frame, hidden, channels, dtype)
-    return keras.Model({"noise": noise, "frame": frame}, next_frame, name=name)
+    return keras.Model(inputs, next_frame, name=name)
+
+
+def step_inputs(residual_generator, noise, frame, first):
+    """The inputs of one rollout step: `first` (frame 0) only for a model that takes it."""
+    inputs = {"noise": noise, "frame": frame}
+    if any(t.name == "first" for t in residual_generator.inputs):
+        inputs["first"] = first
+    return inputs
 
 
 def _frame_encoder(frame_size, channels, base_filters, feature_dim, dtype, sync_bn, skips):
@@ -492,6 +516,55 @@ def _kernel_moved_frame(frame, code, hidden, size, num_kernels, dtype):
     masks = layers.Conv2D(num_kernels, 3, padding="same", dtype=dtype, name="mask_logits")(hidden)
     logits = KernelMixture(num_kernels, name="kernel_mixture")([masks, kernels])
     return Advection(size, name="advect")([frame, logits])
+
+
+def _composited_frame(frame, first, hidden, size, channels, dtype):
+    """SAVP's composite: masks mix the advected frame, frame 0 and a drawn frame."""
+    advected = _advected_frame(frame, hidden, size, dtype)
+    drawn = layers.Conv2D(channels, 3, padding="same", activation="tanh", dtype=dtype,
+                          name="drawn_frame")(hidden)
+    # Starts near the advected frame (softmax of 4, 0, -4: 98% of the weight), as a
+    # fresh "advect" model does.
+    masks = layers.Conv2D(
+        len(Composite.SOURCES), 3, padding="same", dtype=dtype, name="source_logits",
+        kernel_initializer=keras.initializers.RandomNormal(stddev=0.01),
+        bias_initializer=keras.initializers.Constant([4.0, 0.0, -4.0]),
+    )(hidden)
+    return Composite(name="composite")([masks, advected, first, drawn])
+
+
+@keras.saving.register_keras_serializable(package="keras_vidgan")
+class Composite(layers.Layer):
+    """Mixes a frame's sources per pixel: `y = sum_k softmax(masks)_k * source_k`.
+
+    The sources are the advected previous frame, frame 0 and a freshly drawn frame
+    (SAVP, Lee et al. 2018: `first_image_background`, `generate_scratch_image`).
+    Pixels taken from frame 0 are copied, not resampled at every step, so a still
+    background stays sharp while the advected pixels move over it, and the drawn
+    frame fills what no motion can bring (a disocclusion, a new object).
+
+    Call arguments:
+        inputs: list `[masks, advected, first, drawn]`: `(batch, H, W, 3)` logits and
+            three `(batch, H, W, C)` frames in [-1, 1].
+
+    Returns:
+        The next frame, `(batch, H, W, C)` float32 in [-1, 1] (a convex combination).
+    """
+
+    SOURCES = ("advected", "first", "drawn")
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("dtype", "float32")
+        super().__init__(**kwargs)
+
+    def call(self, inputs):
+        masks, *sources = (keras.ops.cast(x, "float32") for x in inputs)
+        weights = keras.ops.softmax(masks, axis=-1)
+        stacked = keras.ops.stack(sources, axis=-1)  # (batch, H, W, C, sources)
+        return keras.ops.sum(stacked * weights[:, :, :, None, :], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[1]
 
 
 @keras.saving.register_keras_serializable(package="keras_vidgan")

@@ -128,8 +128,8 @@ def generate(models, n, seed=None, num_frames=None, first_frame=None, classes=No
 def rollout(residual_generator, first_frame, noise, num_frames, class_id=None):
     """Rolls the residual generator out from a first frame (§3.1.1 step 3, repeated).
 
-    `x_0 = first_frame`, `x_{t+1} = R(z, x_t)`: each generated frame is added to the
-    previous one. The same noise `z` drives every step of a video, so a video is a
+    `x_0 = first_frame`, `x_{t+1} = R(z, x_t)` (`R(z, x_t, x_0)` for a
+    `residual="composite"` model): each generated frame is added to the previous one. The same noise `z` drives every step of a video, so a video is a
     function of `(first_frame, z)` and different noise gives a different motion.
 
     Args:
@@ -149,13 +149,15 @@ def rollout(residual_generator, first_frame, noise, num_frames, class_id=None):
     num_frames = int(num_frames)
     if num_frames < 1:
         raise ValueError(f"Expected num_frames >= 1, received: {num_frames}")
-    frame = tf.cast(first_frame, tf.float32)
+    first = frame = tf.cast(first_frame, tf.float32)
+    noise = tf.cast(noise, tf.float32)  # a NumPy array too: Keras takes no mixed dict
     # A symbolic loop, not a Python one: an exported graph holds R once, not
     # num_frames - 1 times (a 16-frame video export: 5x faster to write, 2x to check).
     frames = tf.TensorArray(tf.float32, size=num_frames, element_shape=frame.shape)
 
     def step(t, frame, frames):
-        inputs = models_lib.conditioned({"noise": noise, "frame": frame}, class_id)
+        inputs = models_lib.step_inputs(residual_generator, noise, frame, first)
+        inputs = models_lib.conditioned(inputs, class_id)
         frame = tf.cast(residual_generator(inputs, training=False), tf.float32)
         return t + 1, frame, frames.write(t, frame)
 

@@ -33,11 +33,12 @@ def advect_models():
 
 
 @pytest.fixture(scope="module")
-def kernels_models():
-    """`residual="kernels"` with U-Net skips: custom layers and a nested functional model."""
+def composite_models():
+    """`residual="composite"` with U-Net skips: custom layers, a third input (frame 0) and a
+    nested functional model."""
     return models_lib.build_models(
         config_lib.RunConfig(mode="video", frame_size=16, z_dim=8, g_filters=4, d_filters=4,
-                             residual="kernels", g_skips=True)
+                             residual="composite", g_skips=True)
     )
 
 
@@ -134,7 +135,7 @@ def test_discriminate_is_sigmoid_of_logits(frame_models, frame_export):
     np.testing.assert_allclose(served["probability"].numpy(), tf.sigmoid(logits[:, 0]).numpy(), atol=1e-5)
 
 
-@pytest.mark.parametrize("models_fixture", ["video_models", "advect_models", "kernels_models"])
+@pytest.mark.parametrize("models_fixture", ["video_models", "advect_models", "composite_models"])
 def test_video_signatures_equal_the_keras_models(models_fixture, request, tmp_path):
     from keras_vidgan import sampling
 
@@ -200,11 +201,11 @@ def test_warmup_records_parse_as_tf_serving_prediction_logs():
     assert prediction_log_pb2.PredictionLog.FromString(raw) == official
 
 
-def test_keras_files_load_in_a_fresh_process(kernels_models, tmp_path):
-    """`export --format keras`: every model, custom layers included (`residual="kernels"`
-    has both `KernelMixture` and `Advection`), through keras.saving.load_model in a
+def test_keras_files_load_in_a_fresh_process(composite_models, tmp_path):
+    """`export --format keras`: every model, custom layers included (`residual="composite"`
+    has both `Composite` and `Advection`), through keras.saving.load_model in a
     process that imports keras_vidgan.models."""
-    paths = export.export_keras(kernels_models, str(tmp_path / "keras"))
+    paths = export.export_keras(composite_models, str(tmp_path / "keras"))
     assert sorted(os.path.basename(p) for p in paths.values()) == [
         "discriminator.keras", "generator.keras", "residual_generator.keras",
         "temporal_discriminator.keras"]
@@ -213,13 +214,14 @@ def test_keras_files_load_in_a_fresh_process(kernels_models, tmp_path):
         "generator": rng.standard_normal((2, 8)).astype(np.float32),
         "discriminator": rng.uniform(-1, 1, (2, 16, 16, 3)).astype(np.float32),
         "residual_generator": {"noise": rng.standard_normal((2, 8)).astype(np.float32),
-                               "frame": rng.uniform(-1, 1, (2, 16, 16, 3)).astype(np.float32)},
+                               "frame": rng.uniform(-1, 1, (2, 16, 16, 3)).astype(np.float32),
+                               "first": rng.uniform(-1, 1, (2, 16, 16, 3)).astype(np.float32)},
         "temporal_discriminator": rng.uniform(-1, 1, (2, 16, 16, 6)).astype(np.float32),
     }
     np.save(tmp_path / "inputs.npy", inputs, allow_pickle=True)
     script = (
         "import sys, numpy as np, keras\n"
-        "import keras_vidgan.models  # registers MinibatchStddev, KernelMixture, Advection\n"
+        "import keras_vidgan.models  # registers MinibatchStddev, Composite, Advection\n"
         f"inputs = np.load({str(tmp_path / 'inputs.npy')!r}, allow_pickle=True).item()\n"
         "out = {}\n"
         f"for name, path in {paths!r}.items():\n"
@@ -232,11 +234,11 @@ def test_keras_files_load_in_a_fresh_process(kernels_models, tmp_path):
                           env=dict(os.environ, PYTHONPATH=root), timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     loaded = np.load(tmp_path / "out.npy", allow_pickle=True).item()
-    for name, model in kernels_models.items():
+    for name, model in composite_models.items():
         np.testing.assert_allclose(loaded[name], model(inputs[name], training=False),
                                    atol=1e-5, err_msg=name)
     with pytest.raises(FileExistsError, match="overwrite"):
-        export.export_keras(kernels_models, str(tmp_path / "keras"))
+        export.export_keras(composite_models, str(tmp_path / "keras"))
     assert not [f for f in os.listdir(tmp_path / "keras") if f.startswith(".")]  # no leftovers
 
 

@@ -147,13 +147,14 @@ def test_advection_keeps_colours_and_range():
         ("advect", False, {"motion_logits": 25}),
         ("kernels", False, {"kernel_logits": 3 * 25, "mask_logits": 3}),
         ("advect", True, {"motion_logits": 25}),
+        ("composite", False, {"motion_logits": 25, "drawn_frame": 3, "source_logits": 3}),
     ],
-    ids=["advect", "kernels", "advect-skips"],
+    ids=["advect", "kernels", "advect-skips", "composite"],
 )
 def test_motion_residual_generator_starts_near_identity_and_learns(residual, skips, heads):
-    """`residual="advect"|"kernels"`: a fresh model nearly holds the frame, and gradients
-    reach the encoder, the decoder and every head (a zero-initialised head would block
-    them)."""
+    """`residual="advect"|"kernels"|"composite"`: a fresh model nearly holds the frame, and
+    gradients reach the encoder, the decoder and every head (a zero-initialised head would
+    block them)."""
     import tensorflow as tf
 
     r = models.build_residual_generator(z_dim=8, frame_size=16, base_filters=4, residual=residual,
@@ -163,7 +164,7 @@ def test_motion_residual_generator_starts_near_identity_and_learns(residual, ski
     frame = np.random.default_rng(2).uniform(-1, 1, (2, 16, 16, 3)).astype("float32")
     noise = np.random.randn(2, 8).astype("float32")
     with tf.GradientTape() as tape:
-        out = r({"noise": noise, "frame": frame}, training=True)
+        out = r(models.step_inputs(r, noise, frame, -frame), training=True)  # first: another frame
         loss = tf.reduce_mean(tf.square(out - np.roll(frame, 1, axis=2)))
     assert np.abs(out.numpy() - frame).mean() < 0.1
     grads = tape.gradient(loss, r.trainable_variables)
@@ -191,6 +192,42 @@ def test_skips_join_every_encoder_stage_to_the_decoder_at_its_size():
     assert np.abs(keras.ops.convert_to_numpy(decoder(inputs)) - base).max() > 1e-3
     plain = models.build_residual_generator(z_dim=8, frame_size=32, base_filters=4, residual="advect")
     assert isinstance(plain.get_layer("frame_encoder"), keras.Sequential)
+
+
+def _set_bias(layer, bias):
+    kernel, _ = layer.get_weights()
+    layer.set_weights([np.zeros_like(kernel), np.asarray(bias, "float32")])
+
+
+def test_composite_rollout_mixes_the_advected_frame_frame_0_and_a_drawn_frame():
+    """`residual="composite"` (SAVP's masks): with equal masks, a still advection and a
+    drawn frame of constant c, `x_{t+1} = (x_t + x_0 + c) / 3`; a rollout must feed frame 0,
+    not the current frame, as `first` (then x_2 would be (4 x_0 + 5c) / 9, not (5 x_0 + 4c) / 9)."""
+    from keras_vidgan import sampling
+
+    r = models.build_residual_generator(z_dim=8, frame_size=16, base_filters=4, residual="composite")
+    assert sorted(t.name for t in r.inputs) == ["first", "frame", "noise"]
+    assert "first" not in models.step_inputs(
+        models.build_residual_generator(z_dim=8, frame_size=16, base_filters=4, residual="advect"),
+        None, None, None)
+    c = 0.5
+    _set_bias(r.get_layer("source_logits"), [0.0, 0.0, 0.0])
+    _set_bias(r.get_layer("motion_logits"), [50.0 if i == 12 else 0.0 for i in range(25)])
+    _set_bias(r.get_layer("drawn_frame"), [np.arctanh(c)] * 3)
+    x0 = np.random.default_rng(4).uniform(-1, 1, (2, 16, 16, 3)).astype("float32")
+    video = keras.ops.convert_to_numpy(sampling.rollout(r, x0, np.zeros((2, 8), "float32"), 3))
+    np.testing.assert_allclose(video[:, 1], (2 * x0 + c) / 3, atol=1e-5)
+    np.testing.assert_allclose(video[:, 2], (5 * x0 + 4 * c) / 9, atol=1e-5)
+    _set_bias(r.get_layer("source_logits"), [-50.0, 50.0, -50.0])  # every pixel from frame 0
+    moved = np.roll(x0, 3, axis=1)
+    out = r(models.step_inputs(r, np.zeros((2, 8), "float32"), moved, x0), training=False)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(out), x0, atol=1e-6)
+
+
+def test_kernel_mixture_and_composite_round_trip_their_config():
+    for layer in (models.KernelMixture(3, name="k"), models.Composite(name="c")):
+        again = type(layer).from_config(layer.get_config())
+        assert again.get_config() == layer.get_config()
 
 
 def test_kernel_mixture_gives_every_pixel_its_masks_mix_of_the_kernels():

@@ -66,7 +66,7 @@ def test_different_noise_gives_different_videos():
 
 
 @pytest.mark.parametrize("residual,skips", [("add", False), ("advect", False), ("kernels", False),
-                                            ("advect", True)])
+                                            ("advect", True), ("composite", False)])
 def test_video_step_updates_all_four_networks(demo_folder, residual, skips):
     trainer = _video_trainer(z_dim=8, g_filters=4, d_filters=4, residual=residual, g_skips=skips)
     nets = [trainer.generator, trainer.residual_generator, trainer.discriminator,
