@@ -21,7 +21,9 @@ PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 MODES = ("frame", "video")
 LOSSES = ("bce", "lsgan", "hinge")
 # How the residual generator's residual is made: "add", a generated residual (the
-# document's), or "advect", the frame's own pixels moved within a small neighbourhood.
+# document's), "advect", the frame's own pixels moved within a small neighbourhood,
+# "kernels", moved by a few whole-frame motions, or "composite", the advected frame,
+# frame 0 and a drawn frame mixed per pixel (SAVP).
 RESIDUALS = ("add", "advect", "kernels", "composite")
 # What the temporal critic sees of a clip: "pairs" of consecutive frames, "gaps", pairs
 # of any two frames with their time gap (DIGAN), or the whole "clip" (DVD-GAN, MoCoGAN).

@@ -129,8 +129,9 @@ def rollout(residual_generator, first_frame, noise, num_frames, class_id=None):
     """Rolls the residual generator out from a first frame (§3.1.1 step 3, repeated).
 
     `x_0 = first_frame`, `x_{t+1} = R(z, x_t)` (`R(z, x_t, x_0)` for a
-    `residual="composite"` model): each generated frame is added to the previous one. The same noise `z` drives every step of a video, so a video is a
-    function of `(first_frame, z)` and different noise gives a different motion.
+    `residual="composite"` model): each generated frame is added to the previous
+    one. The same noise `z` drives every step of a video, so a video is a function
+    of `(first_frame, z)` and different noise gives a different motion.
 
     Args:
         residual_generator: model from `build_residual_generator`.

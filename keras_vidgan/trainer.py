@@ -196,8 +196,8 @@ class Trainer:
             self.sample_seed = keras.random.SeedGenerator(self.seed)
             self.ema_generator = _copy_of(generator) if self.ema_decay else None
         # No AutoGraph: the step has no Python control flow on tensors, and converting
-        # its code (Keras's optimizer's included) made a good part of a video step's
-        # trace (docs/benchmarks.md, "Test suite time").
+        # its code (Keras's optimizer's included) lengthened every first trace at the
+        # same step time (docs/benchmarks.md, "Test suite time").
         self._step_fn = tf.function(
             self._distributed_step, reduce_retracing=True, jit_compile=jit_compile,
             autograph=False,
@@ -304,26 +304,6 @@ class Trainer:
             "d_fake": tf.reduce_mean(tf.sigmoid(tf.cast(fake_logits, tf.float32))),
         }
 
-    def _rollout(self, noise, start, num_frames, y):
-        """§3.1.1 step 3, rolled out in training: frames 1 .. T-1, time-major.
-
-        A `tf.while_loop`, not a Python loop: the step's graph holds the residual
-        generator once however long the clip, so it traces faster at the same step
-        time (docs/benchmarks.md, "Test suite time").
-        """
-        c = models_lib.conditioned
-        fakes = tf.TensorArray(tf.float32, size=num_frames - 1, element_shape=start.shape)
-
-        def step(t, frame, fakes):
-            inputs = models_lib.step_inputs(self.residual_generator, noise, frame, start)
-            frame = tf.cast(self.residual_generator(c(inputs, y), training=True), tf.float32)
-            return t + 1, frame, fakes.write(t, frame)
-
-        _, _, fakes = tf.while_loop(lambda t, *_: t < num_frames - 1, step,
-                                    (tf.constant(0), tf.cast(start, tf.float32), fakes),
-                                    maximum_iterations=num_frames - 1)  # a static size for XLA
-        return fakes.stack()
-
     def _video_losses(self, real, y=None):
         """Video mode: frame GAN + residual rollout judged frame-wise and in time.
 
@@ -340,9 +320,15 @@ class Trainer:
         first_fake = self.generator(c(noise, y), training=True)
         half = shape[0] // 2
         frame = tf.concat([real[:half, 0], tf.stop_gradient(first_fake[half:])], axis=0)
-        fakes = self._rollout(noise, frame, num_frames, y)  # (T - 1, batch, H, W, C)
-        fake_clip = tf.concat([frame[:, None], tf.transpose(fakes, [1, 0, 2, 3, 4])], axis=1)
-        fake_frames = tf.concat([first_fake, tf.reshape(fakes, tf.concat([[-1], shape[2:]], 0))], axis=0)
+        # A Python loop: a tf.while_loop traced faster but made the step slower
+        # (measured side by side: docs/benchmarks.md, "Test suite time").
+        fakes, start = [], frame
+        for _ in range(num_frames - 1):  # §3.1.1 step 3, rolled out
+            inputs = models_lib.step_inputs(self.residual_generator, noise, frame, start)
+            frame = self.residual_generator(c(inputs, y), training=True)
+            fakes.append(frame)
+        fake_clip = tf.stack([start] + fakes, axis=1)
+        fake_frames = tf.concat([first_fake] + fakes, axis=0)
         real_frames = tf.reshape(real, tf.concat([[-1], shape[2:]], 0))
         # The classes of each critic input (None: unconditional): clips' frames and
         # pairs are batch-major, the generated frames time-major; a clip critic sees
