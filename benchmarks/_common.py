@@ -38,6 +38,7 @@ def machine():
         "cpu": model,
         "cores": os.cpu_count(),
         "avx512_bf16": "avx512_bf16" in flags,
+        "amx_bf16": "amx_bf16" in flags,
         "python": platform.python_version(),
         "tensorflow": tf.__version__,
         "keras": keras.__version__,

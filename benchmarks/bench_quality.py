@@ -114,9 +114,14 @@ def _parse(argv=None):
                         help=f"generator width of the run (default {DEMO['g_filters']})")
     parser.add_argument("--d-filters", type=int, default=DEMO["d_filters"],
                         help=f"critics' width of the run (default {DEMO['d_filters']})")
+    parser.add_argument("--g-upsample", default=DEMO.get("g_upsample", "transpose"),
+                        help="how the run's frame generator doubles its size, transpose or resize")
     parser.add_argument("--g-ema", type=float, default=DEMO["g_ema"],
                         help="decay of the run's moving average of G's weights, 0 for none "
                         f"(default {DEMO['g_ema']})")
+    parser.add_argument("--precision", default=DEMO.get("precision", "float32"),
+                        help="compute precision of the run: float32, mixed_bfloat16 or auto "
+                        "(default: the preset's)")
     parser.add_argument("--demo-videos", type=int, default=DEMO_VIDEOS,
                         help=f"videos in the demo set (default {DEMO_VIDEOS}, as make demo)")
     parser.add_argument("--demo-size", type=int, default=DEMO["frame_size"],
@@ -143,6 +148,9 @@ def _parse(argv=None):
                         help="no realism columns (C2ST, motion, drift): FVD, KID and frame FD only")
     parser.add_argument("--c2st-steps", type=int,
                         help="training steps per fold of every C2ST (default 100; quick 5)")
+    parser.add_argument("--strips",
+                        help="folder for a PNG film strip of 8 trained clips per data set "
+                        "(one clip per row, frames left to right), to look at")
     parser.add_argument("--out", help="JSON results (default benchmarks/results/bench_quality[_quick].json)")
     args = parser.parse_args(argv)
     quick = {"samples": 8, "frames": 9, "steps": 4, "frame_steps": 2, "c2st_steps": 5}
@@ -273,23 +281,38 @@ def _train(config, run_dir, warmup_dir, data_key):
     return runs.train_run(config, run_dir, quiet=True, log=lambda message: None, cache_dir=False)[0]
 
 
+def _save_strip(path, clips, rows=8):
+    """Clips as a PNG: one per row, its frames left to right, upscaled to 64 px."""
+    from keras_vidgan import video_io
+
+    clips = video_io.upscale(np.asarray(clips[:rows]), max(1, 64 // clips.shape[2]))
+    frames = clips.reshape(-1, *clips.shape[2:])
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    video_io.save_grid(path, frames, columns=clips.shape[1])
+    _log(f"film strip: {path}")
+
+
 def bench_dataset(name, data_dir, frame_size, args, workdir, reference_dir=None):
     """Untrained, trained, calibration and real-vs-real rows for one data set.
 
     The rows score clips against real clips of `reference_dir` (videos the run did
     not train on) when given, else of the training videos.
     """
-    from keras_vidgan import data, evaluate, runs
+    from keras_vidgan import data, evaluate, precision, runs
     from keras_vidgan.config import RunConfig
 
     fvd = not args.no_fvd
     config = RunConfig(
         **{**DEMO, "frame_size": frame_size, "steps": args.steps, "frame_steps": args.frame_steps,
            "augment": args.augment, "residual": args.residual, "g_filters": args.g_filters,
-           "d_filters": args.d_filters, "g_ema": args.g_ema},
+           "d_filters": args.d_filters, "g_ema": args.g_ema, "precision": args.precision,
+           "g_upsample": args.g_upsample},
         data=data_dir,
         num_frames=args.frames, seed=args.seed, sample_every=0, checkpoint_every=args.steps,
     )
+    # "auto" resolved here, as a run resolves it, so that a kept warm-up compares equal.
+    chosen, reason = precision.resolve(config.precision)
+    config = config.replace(precision=chosen, precision_reason=reason)
     folder = runs.load_data(config, cache_dir=False)
     _log(f"{name}: {folder.num_videos} videos, {len(folder.frames)} frames at {frame_size}x{frame_size}")
     warmup = os.path.join(args.warmup_dir, name) if args.warmup_dir else None
@@ -328,6 +351,8 @@ def bench_dataset(name, data_dir, frame_size, args, workdir, reference_dir=None)
     _log(f"{name}: trained in {train_seconds:.0f} s; scoring")
     fake = videos(trainer)
     rows["trained"] = score(fake, step=int(trainer.step.numpy()))
+    if args.strips:
+        _save_strip(os.path.join(args.strips, f"{name}_s{args.seed}.png"), fake)
     _log(f"{name}: calibration rows")
     calibration = _calibration_sets(real, fake, trainer, args)
     if args.trained_only:

@@ -2,7 +2,10 @@
 
 At batch 1 and 32, the median latency of `serving_default` (loaded with
 `tf.saved_model.load`, as TF Serving runs it: uint8 output, input checks) against
-`generator(noise, training=False)` and a `tf.function` of it; frames per second.
+`generator(noise, training=False)` and a `tf.function` of it; frames per second. The
+frame model is the document's at 64x64; the video model is `make demo`'s (`--preset
+quick`, 32x32). On a CPU with bfloat16 units, the exports in `mixed_bfloat16`
+(`export --precision mixed_bfloat16`) too, against the float32 ones.
 
     python benchmarks/bench_serving.py [--quick]
 """
@@ -20,7 +23,7 @@ import tensorflow as tf  # noqa: E402
 
 from benchmarks import _common  # noqa: E402
 from keras_vidgan import config as config_lib  # noqa: E402
-from keras_vidgan import export, models  # noqa: E402
+from keras_vidgan import export, models, presets  # noqa: E402
 
 
 def median_latency(fn, repeats):
@@ -32,10 +35,17 @@ def median_latency(fn, repeats):
     return statistics.median(times)
 
 
-def bench_model(mode, size, batches, repeats, num_frames):
+def _config(mode, size, precision):
+    if mode == "frame":
+        return config_lib.RunConfig(mode=mode, frame_size=size, precision=precision)
+    quick = {k: v for k, v in presets.preset_values("quick").items() if k != "sample_every"}
+    return config_lib.RunConfig(**{**quick, "frame_size": min(size, quick["frame_size"]),
+                                   "precision": precision})
+
+
+def bench_model(mode, size, batches, repeats, num_frames, precision="float32"):
     keras.utils.set_random_seed(0)
-    config = config_lib.RunConfig(mode=mode, frame_size=size)
-    built = models.build_models(config)
+    built = models.build_models(_config(mode, size, precision))
     path = export.export_saved_model(built, tempfile.mkdtemp(), num_frames=num_frames)
     signature = tf.saved_model.load(path).signatures["serving_default"]
     g = built["generator"]
@@ -81,7 +91,18 @@ def main():
                "command": "python benchmarks/bench_serving.py" + (" --quick" if args.quick else "")}
     results["frame"] = bench_model("frame", args.size, (1, 32), args.repeats, 1)
     results["video"] = bench_model("video", args.size, (1, 8), max(args.repeats // 3, 3), 16)
-    for mode in ("frame", "video"):
+    modes = ["frame", "video"]
+    if results["machine"]["avx512_bf16"]:
+        results["frame_bfloat16"] = bench_model("frame", args.size, (1, 32), args.repeats, 1,
+                                                "mixed_bfloat16")
+        results["video_bfloat16"] = bench_model("video", args.size, (1, 8),
+                                                max(args.repeats // 3, 3), 16, "mixed_bfloat16")
+        for mode in ("frame", "video"):
+            for batch, row in results[f"{mode}_bfloat16"].items():
+                row["ratio_vs_float32_savedmodel"] = (row["savedmodel_ms"]
+                                                      / results[mode][batch]["savedmodel_ms"])
+        modes += ["frame_bfloat16", "video_bfloat16"]
+    for mode in modes:
         for batch, row in results[mode].items():
             print(f"{mode} batch {batch:>2}: SavedModel {row['savedmodel_ms']:7.1f} ms, Keras call "
                   f"{row['keras_call_ms']:7.1f} ms (x{row['ratio_vs_keras_call']:.2f}), tf.function "

@@ -14,10 +14,11 @@ import os
 
 from keras_vidgan import _files
 
-__all__ = ["RunConfig", "PRECISIONS", "MODES", "LOSSES", "RESIDUALS", "TEMPORAL_CRITICS", "RESIZES",
-           "LABELS", "CONFIG_NAME", "BOUNDS"]
+__all__ = ["RunConfig", "PRECISIONS", "MODES", "LOSSES", "RESIDUALS", "TEMPORAL_CRITICS",
+           "UPSAMPLES", "RESIZES", "LABELS", "CONFIG_NAME", "BOUNDS"]
 
-PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+# "auto": mixed_bfloat16 on a CPU with bfloat16 units, else float32 (keras_vidgan.precision).
+PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 MODES = ("frame", "video")
 LOSSES = ("bce", "lsgan", "hinge")
 # How the residual generator's residual is made: "add", a generated residual (the
@@ -28,6 +29,9 @@ RESIDUALS = ("add", "advect", "kernels", "composite")
 # What the temporal critic sees of a clip: "pairs" of consecutive frames, "gaps", pairs
 # of any two frames with their time gap (DIGAN), or the whole "clip" (DVD-GAN, MoCoGAN).
 TEMPORAL_CRITICS = ("pairs", "gaps", "clip")
+# How the frame generator doubles its size: the document's "transpose"d convolution, or
+# a nearest-neighbour "resize" and a 3x3 convolution (no checkerboard).
+UPSAMPLES = ("transpose", "resize")
 RESIZES = ("crop", "letterbox")
 LABELS = ("none", "subfolders")  # where a video's class comes from (`load_video_folder`)
 CONFIG_NAME = "config.json"
@@ -120,6 +124,8 @@ class RunConfig:
             `"composite"` (see `models.build_residual_generator`).
         g_skips: bool. Video mode: U-Net skip connections in the residual generator
             (see `models.build_residual_generator`).
+        g_upsample: str. How the frame generator doubles its size, `"transpose"`
+            or `"resize"` (see `models.build_generator`).
         temporal_critic: str. Video mode: what the temporal critic judges, `"pairs"`
             of consecutive frames, `"gaps"` (two frames of a clip and their time
             gap) or the whole `"clip"` (see `models.build_temporal_discriminator`).
@@ -133,7 +139,10 @@ class RunConfig:
         frame_weight: float. Frame discriminator weight (video mode).
         temporal_weight: float. Temporal discriminator weight (video mode).
         seed: int. Seed of noise, shuffling and initial weights.
-        precision: str. `"float32"`, `"mixed_bfloat16"` or `"mixed_float16"`.
+        precision: str. `"auto"`, `"float32"`, `"mixed_bfloat16"` or `"mixed_float16"`;
+            a run resolves `"auto"` when it starts (`keras_vidgan.precision.resolve`).
+        precision_reason: str. Why the run trains in its precision, e.g. `"auto: the
+            CPU has AMX (amx_bf16)"`; set when a run starts, not a flag.
         checkpoint_every: int. Steps between checkpoints.
         sample_every: int. Steps between sample grids/videos (0: off).
         log_every: int. Steps between TensorBoard scalars.
@@ -175,6 +184,9 @@ class RunConfig:
                              choices=RESIDUALS)
     g_skips: bool = _setting(False, "video mode: U-Net skip connections from the residual "
                              "generator's frame encoder to its decoder")
+    g_upsample: str = _setting("transpose", "how the frame generator doubles its size: the "
+                               "document's 'transpose'd convolution, or a nearest-neighbour "
+                               "'resize' and a 3x3 convolution", choices=UPSAMPLES)
     temporal_critic: str = _setting("pairs", "video mode: the temporal critic judges 'pairs' of "
                                     "consecutive frames, 'gaps' (any two frames and their time "
                                     "gap) or the whole 'clip'", choices=TEMPORAL_CRITICS)
@@ -186,7 +198,8 @@ class RunConfig:
     frame_weight: float = _setting(1.0, "weight of the frame critic (video mode)")
     temporal_weight: float = _setting(1.0, "weight of the temporal critic (video mode)")
     seed: int = _setting(0, "seed of noise, shuffling and initial weights")
-    precision: str = _setting("float32", "compute precision", choices=PRECISIONS)
+    precision: str = _setting("float32", "compute precision; auto: mixed_bfloat16 on a CPU "
+                              "with AMX or AVX-512 BF16, else float32", choices=PRECISIONS)
     checkpoint_every: int = _setting(200, "steps between checkpoints", min=1)
     sample_every: int = _setting(100, "steps between samples, 0 for none")
     log_every: int = _setting(10, "steps between TensorBoard scalars (progress lines: 10x)",
@@ -199,6 +212,8 @@ class RunConfig:
                            "Classes)", choices=LABELS)
     class_names: tuple = _setting((), "the classes in order, from the data (not a flag)",
                                   cli=False)
+    precision_reason: str = _setting("", "why the run trains in its precision (not a flag)",
+                                     cli=False)
 
     def __post_init__(self):
         if isinstance(self.class_names, list):
@@ -225,6 +240,7 @@ class RunConfig:
             (self.resize in RESIZES, "resize must be 'crop' or 'letterbox'"),
             (self.clip_len >= 2 or self.mode == "frame", "clip_len must be >= 2 in video mode"),
             (self.residual in RESIDUALS, f"residual must be one of {RESIDUALS}"),
+            (self.g_upsample in UPSAMPLES, f"g_upsample must be one of {UPSAMPLES}"),
             (self.temporal_critic in TEMPORAL_CRITICS,
              f"temporal_critic must be one of {TEMPORAL_CRITICS}"),
             (self.labels in LABELS, f"labels must be one of {LABELS}"),

@@ -365,6 +365,7 @@ def export_saved_model(
         "channels": 3,
         "num_frames": num_frames if video else 1,
         "max_batch": max_batch,
+        "precision": g.dtype_policy.name,  # the served graphs' (outputs: uint8 / float32)
         "signatures": [name for name, _, _ in endpoints],
         "num_classes": len(class_names),
         "class_names": list(class_names),  # class_id i is class_names[i]

@@ -11,9 +11,12 @@ channels)` and videos `(batch, frames, height, width, channels)`, float32 in [-1
 import math
 
 import keras
+import numpy as np
 from keras import layers
 
-from keras_vidgan.config import RESIDUALS, TEMPORAL_CRITICS
+from keras_vidgan import precision as precision_lib
+from keras_vidgan.config import RESIDUALS, TEMPORAL_CRITICS, UPSAMPLES
+from keras_vidgan.norm import FusedBatchNormalization
 
 __all__ = [
     "build_generator",
@@ -24,6 +27,7 @@ __all__ = [
     "Composite",
     "MinibatchStddev",
     "RESIDUALS",
+    "UPSAMPLES",
     "with_sigmoid",
     "TEMPORAL_CRITICS",
     "frame_pairs",
@@ -64,7 +68,7 @@ def _widths(n_stages, base_filters):
 def _batch_norm(name, dtype, synchronized):
     # synchronized: batch statistics over all replicas, so that N replicas train as
     # one device would on the global batch (tf.distribute).
-    return layers.BatchNormalization(
+    return FusedBatchNormalization(
         momentum=BN_MOMENTUM, dtype=dtype, synchronized=synchronized, name=name
     )
 
@@ -80,12 +84,21 @@ def _projection_layers(width, dtype, sync_bn):
     ]
 
 
-def _up_stage(i, width, dtype, sync_bn):
-    """Conv2DTranspose stride 2 -> BN -> ReLU: one doubling of the frame size."""
+def _upsampling(i, width, dtype, upsample):
+    """One doubling of the frame size: a stride-2 transposed convolution, or a resize."""
+    if upsample == "transpose":
+        return [layers.Conv2DTranspose(width, 4, strides=2, padding="same", use_bias=False,
+                                       dtype=dtype, name=f"up{i}")]
+    # "resize": nearest-neighbour doubling, then a 3x3 convolution. Every output pixel
+    # sees the same number of kernel taps, so no checkerboard (Odena et al. 2016).
+    return [layers.UpSampling2D(2, interpolation="nearest", dtype=dtype, name=f"up{i}_resize"),
+            layers.Conv2D(width, 3, padding="same", use_bias=False, dtype=dtype, name=f"up{i}")]
+
+
+def _up_stage(i, width, dtype, sync_bn, upsample="transpose"):
+    """Upsampling (`_upsampling`) -> BN -> ReLU: one doubling of the frame size."""
     return [
-        layers.Conv2DTranspose(
-            width, 4, strides=2, padding="same", use_bias=False, dtype=dtype, name=f"up{i}"
-        ),
+        *_upsampling(i, width, dtype, upsample),
         _batch_norm(f"up{i}_bn", dtype, sync_bn),
         # listing defect 4: a non-linearity after every transposed convolution.
         layers.ReLU(dtype=dtype, name=f"up{i}_relu"),
@@ -94,9 +107,9 @@ def _up_stage(i, width, dtype, sync_bn):
 
 def _upsampling_stack(
     z_dim, frame_size, channels, base_filters, dtype, input_name, name, sync_bn=False,
-    to_rgb=True,
+    to_rgb=True, upsample="transpose",
 ):
-    """Dense -> Reshape(4, 4, C) -> [Conv2DTranspose + BN + ReLU] x n -> Conv2D -> tanh.
+    """Dense -> Reshape(4, 4, C) -> [upsampling + BN + ReLU] x n -> Conv2D -> tanh.
 
     With `to_rgb=False` the stack ends at the last stage's features.
     """
@@ -108,7 +121,7 @@ def _upsampling_stack(
         model.add(layer)
     # listing defect 2: one stride-2 stage per doubling, up to frame_size (not 16x16).
     for i, width in enumerate(widths[1:]):
-        for layer in _up_stage(i, width, dtype, sync_bn):
+        for layer in _up_stage(i, width, dtype, sync_bn, upsample):
             model.add(layer)
     if not to_rgb:
         return model
@@ -152,6 +165,7 @@ def build_generator(
     base_filters=16,
     dtype=None,
     sync_bn=False,
+    upsample="transpose",
     name="generator",
 ):
     """Builds the frame generator of §3.1.1 (steps 1-2), corrected.
@@ -172,6 +186,10 @@ def build_generator(
             `"mixed_bfloat16"`; the output stays float32. Defaults to the global policy.
         sync_bn: bool. Synchronise BatchNorm statistics across replicas under a
             `tf.distribute` strategy. Defaults to False.
+        upsample: str. How a stage doubles the size: `"transpose"` (the document's
+            `Conv2DTranspose`, 4x4 stride 2) or `"resize"` (nearest-neighbour
+            `UpSampling2D` and a 3x3 `Conv2D`, free of the transposed convolution's
+            checkerboard). One of `UPSAMPLES`. Defaults to `"transpose"`.
         name: str. Model name. Defaults to `"generator"`.
 
     Returns:
@@ -187,8 +205,11 @@ def build_generator(
     frames = g(keras.random.normal((2, 8)), training=False)  # (2, 16, 16, 3)
     ```
     """
+    if upsample not in UPSAMPLES:
+        raise ValueError(f"Expected `upsample` to be one of {UPSAMPLES}, received: {upsample!r}")
     return _upsampling_stack(
-        z_dim, frame_size, channels, base_filters, dtype, "noise", name, sync_bn
+        z_dim, frame_size, channels, base_filters, dtype, "noise", name, sync_bn,
+        upsample=upsample,
     )
 
 
@@ -635,22 +656,28 @@ class Advection(layers.Layer):
             raise ValueError(f"Expected an odd `size` >= 1, received: size={size}")
         self.size = int(size)
 
+    def _shifts(self, channels):
+        """One-hot depthwise kernel: output channel `c * taps + k` is `x[p + d_k]`."""
+        taps = self.size * self.size
+        kernel = np.zeros((self.size, self.size, channels, taps), "float32")
+        for k in range(taps):
+            kernel[k // self.size, k % self.size, :, k] = 1.0
+        return kernel
+
     def call(self, inputs):
+        ops = keras.ops
         frame, logits = inputs
-        frame = keras.ops.cast(frame, "float32")
-        weights = keras.ops.softmax(keras.ops.cast(logits, "float32"), axis=-1)
-        pad = self.size // 2
-        padded = keras.ops.pad(frame, [[0, 0], [pad, pad], [pad, pad], [0, 0]], mode="symmetric")
-        height, width = keras.ops.shape(frame)[1:3]  # static or, when served, dynamic
-        shifted = keras.ops.stack(
-            [
-                padded[:, dy : dy + height, dx : dx + width, :]
-                for dy in range(self.size)
-                for dx in range(self.size)
-            ],
-            axis=-1,
-        )
-        return keras.ops.sum(shifted * weights[:, :, :, None, :], axis=-1)
+        frame = ops.cast(frame, "float32")
+        weights = ops.softmax(ops.cast(logits, "float32"), axis=-1)
+        pad, taps, channels = self.size // 2, self.size * self.size, frame.shape[-1]
+        padded = ops.pad(frame, [[0, 0], [pad, pad], [pad, pad], [0, 0]], mode="symmetric")
+        # The shifted copies as one depthwise convolution: its gradient is one kernel,
+        # where `taps` slices cost a full-size zero tensor each (the video step's
+        # slowest op: docs/benchmarks.md, "Where a step's time goes").
+        shifted = ops.depthwise_conv(padded, self._shifts(channels), strides=1, padding="valid")
+        height, width = ops.shape(frame)[1:3]  # static or, when served, dynamic
+        shifted = ops.reshape(shifted, (-1, height, width, channels, taps))
+        return ops.sum(shifted * weights[:, :, :, None, :], axis=-1)
 
     def compute_output_shape(self, input_shape):
         return input_shape[0]
@@ -809,13 +836,15 @@ def build_models(config, sync_bn=False):
         `temporal_discriminator` in video mode; class-conditional (see
         `conditional_generator`, `projection_critic`) when `config.class_names` is set.
     """
-    common = {"dtype": keras.DTypePolicy(config.precision), "sync_bn": sync_bn}
+    policy = precision_lib.resolve(config.precision)[0]  # "auto": this machine's choice
+    common = {"dtype": keras.DTypePolicy(policy), "sync_bn": sync_bn}
     critic = {"batch_norm": config.d_batch_norm, "minibatch_stddev": config.d_minibatch_stddev}
     size, z, gf, df = config.frame_size, config.z_dim, config.g_filters, config.d_filters
     classes = len(config.class_names)
     z += CLASS_DIM if classes else 0  # the class embedding is joined to the noise
     built = {
-        "generator": build_generator(z, size, base_filters=gf, **common),
+        "generator": build_generator(z, size, base_filters=gf, upsample=config.g_upsample,
+                                     **common),
         "discriminator": build_discriminator(size, base_filters=df, **critic, **common),
     }
     if config.mode == "video":

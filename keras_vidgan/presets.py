@@ -24,6 +24,8 @@ _VIDEO_RECIPE = {
     "augment": "translation,color",
     "d_minibatch_stddev": True,
     "g_ema": 0.99,
+    # mixed_bfloat16 on CPUs with bfloat16 units, else float32 (keras_vidgan.precision).
+    "precision": "auto",
 }
 
 PRESETS = {

@@ -25,6 +25,7 @@ from keras_vidgan import callbacks as callbacks_lib
 from keras_vidgan import config as config_lib
 from keras_vidgan import data as data_lib
 from keras_vidgan import models as models_lib
+from keras_vidgan import precision as precision_lib
 from keras_vidgan.trainer import Trainer, _is_chief, adam
 
 __all__ = [
@@ -40,6 +41,15 @@ def _no_checkpoint(run_dir):
     return FileNotFoundError(
         f"Expected a checkpoint in {_ckpt_dir(run_dir)!r}, found none; train first."
     )
+
+
+def _same_setting(saved, key, asked):
+    """Whether `asked` for field `key` is what the saved run has (or resolved it to)."""
+    if key == "precision_reason":
+        return True  # set by the run, never asked for
+    if key == "precision" and asked == precision_lib.AUTO:
+        return True  # a resumed run keeps the precision it chose
+    return getattr(saved, key) == asked
 
 
 def resolve_config(run_dir, base=None, overrides=None, steps=None, restart=False):
@@ -90,7 +100,7 @@ def resolve_config(run_dir, base=None, overrides=None, steps=None, restart=False
         if base is not None:
             asked = {**{k: v for k, v in dataclasses.asdict(base).items() if k != "steps"},
                      **asked}
-        clash = {k: v for k, v in asked.items() if getattr(config, k) != v}
+        clash = {k: v for k, v in asked.items() if not _same_setting(config, k, v)}
         if clash:
             raise ValueError(
                 f"{run_dir} is an existing run with other settings ({clash}); use a new "
@@ -106,7 +116,7 @@ def resolve_config(run_dir, base=None, overrides=None, steps=None, restart=False
     return config.validate(), resuming
 
 
-def load_models(run_dir, log=None):
+def load_models(run_dir, log=None, precision=None):
     """Restores the models of a run's newest checkpoint, and nothing else.
 
     No optimizer and no Trainer is built: only the generator(s) and critics are
@@ -120,6 +130,9 @@ def load_models(run_dir, log=None):
     Args:
         run_dir: str. Run folder (`config.json`, `checkpoints/`).
         log: callable taking a str, for notes. Defaults to stderr.
+        precision: str or None. The models' dtype policy, e.g. `"float32"` to serve
+            a run trained in `"mixed_bfloat16"` (the weights are float32 in both);
+            None: the run's own.
 
     Returns:
         `LoadedRun(config, models, step)`: `models` as `export_saved_model` takes it
@@ -135,7 +148,7 @@ def load_models(run_dir, log=None):
     config = config_lib.RunConfig.load(run_dir)
     with _files.folder_lock(run_dir, "read", shared=True):
         path = _checkpoint_to_read(run_dir, log)
-        built = models_lib.build_models(config)
+        built = models_lib.build_models(config.replace(precision=precision or config.precision))
         step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         tracked = {k: v for k, v in built.items() if k != "generator"}
         # The trainer saves G as `generator` and its average as `ema_generator`.
@@ -449,6 +462,16 @@ def _resume_point(config, run_dir, log, restart):
     return config, prepare_checkpoints(run_dir, log)
 
 
+def _with_precision(config, log):
+    """`config` with `"auto"` resolved for this machine and the reason recorded."""
+    if config.precision_reason and config.precision != precision_lib.AUTO:
+        return config  # a resumed run keeps what it chose
+    chosen, reason = precision_lib.resolve(config.precision)
+    if config.precision == precision_lib.AUTO:
+        log(f"Precision: {chosen} ({reason}).")
+    return config.replace(precision=chosen, precision_reason=reason)
+
+
 def _train_locked(config, run_dir, steps, quiet, log, cache_dir, strategy, restart, callbacks):
     config, newest = _resume_point(config, run_dir, log, restart)
     reached = int(newest.rsplit("-", 1)[1]) if newest else 0
@@ -460,6 +483,7 @@ def _train_locked(config, run_dir, steps, quiet, log, cache_dir, strategy, resta
             )
         config = config.replace(steps=steps)
     config.validate()
+    config = _with_precision(config, log)
     folder = load_data(config, cache_dir)
     config = _with_classes(config, folder, run_dir)
     clip_len = config.clip_len if config.mode == "video" else 1

@@ -21,7 +21,9 @@ def test_document_design_corrected():
     d = models.build_discriminator()
     assert isinstance(g, keras.Sequential) and isinstance(d, keras.Sequential)
     assert g.inputs[0].name == "noise" and d.inputs[0].name == "frames"
-    kinds = [type(layer).__name__ for layer in g.layers]
+    # BatchNorm: Keras's layer, on TensorFlow's fused kernel (keras_vidgan.norm).
+    kinds = ["BatchNormalization" if isinstance(layer, keras.layers.BatchNormalization)
+             else type(layer).__name__ for layer in g.layers]
     assert kinds[:4] == ["Dense", "BatchNormalization", "ReLU", "Reshape"]
     assert kinds.count("Conv2DTranspose") == 4  # 4x4 -> 64x64 (listing defect 2)
     assert kinds[-2:] == ["Conv2D", "Activation"]  # listing defects 3-4
@@ -139,6 +141,45 @@ def test_advection_keeps_colours_and_range():
     assert out.min() >= frame.min() - 1e-6 and out.max() <= frame.max() + 1e-6
     with pytest.raises(ValueError, match="odd `size`"):
         models.Advection(4)
+
+
+def test_advection_is_the_weighted_sum_of_shifted_frames_at_any_size():
+    """Against a NumPy sum over the mirrored neighbourhood, with unknown H and W (served).
+
+    Its gradient in the frame is the transposed sum: the gradient of a sum of the
+    outputs puts on each source pixel the weights that read it.
+    """
+    import tensorflow as tf
+
+    rng = np.random.default_rng(2)
+    frame = rng.uniform(-1, 1, (2, 6, 10, 3)).astype("float32")
+    logits = rng.normal(0, 2, (2, 6, 10, 9)).astype("float32")
+    weights = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+    padded = np.pad(frame, [(0, 0), (1, 1), (1, 1), (0, 0)], mode="symmetric")
+    expected = sum(weights[..., 3 * dy + dx, None] * padded[:, dy:dy + 6, dx:dx + 10]
+                   for dy in range(3) for dx in range(3))
+    layer = models.Advection(3)
+    spec = tf.TensorSpec((None, None, None, 3)), tf.TensorSpec((None, None, None, 9))
+    served = tf.function(lambda x, w: layer([x, w]), input_signature=spec)
+    np.testing.assert_allclose(served(frame, logits).numpy(), expected, atol=1e-6)
+    x = tf.constant(frame)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        total = tf.reduce_sum(layer([x, logits]))
+    grad_padded = np.zeros_like(padded)
+    for dy in range(3):
+        for dx in range(3):
+            grad_padded[:, dy:dy + 6, dx:dx + 10] += np.repeat(weights[..., 3 * dy + dx, None], 3, -1)
+    # The mirrored border: each padded row/column adds onto the pixel it copies.
+    grad = grad_padded[:, 1:-1, 1:-1].copy()
+    grad[:, 0] += grad_padded[:, 0, 1:-1]
+    grad[:, -1] += grad_padded[:, -1, 1:-1]
+    grad[:, :, 0] += grad_padded[:, 1:-1, 0]
+    grad[:, :, -1] += grad_padded[:, 1:-1, -1]
+    for corner_y, y in ((0, 0), (-1, -1)):
+        for corner_x, xx in ((0, 0), (-1, -1)):
+            grad[:, y, xx] += grad_padded[:, corner_y, corner_x]
+    np.testing.assert_allclose(tape.gradient(total, x).numpy(), grad, atol=1e-5)
 
 
 @pytest.mark.parametrize(
@@ -293,3 +334,17 @@ def test_minibatch_stddev_under_mixed_precision_and_serialization():
     clone = keras.Sequential.from_config(d.get_config())
     assert isinstance(clone.get_layer("minibatch_stddev"), models.MinibatchStddev)
     assert keras.layers.deserialize(keras.layers.serialize(layer)).epsilon == layer.epsilon
+
+
+def test_resize_upsampling_generator_has_no_transposed_convolution():
+    """`upsample="resize"`: UpSampling2D + 3x3 Conv2D stages, same shapes and layer names."""
+    g = models.build_generator(z_dim=8, frame_size=32, base_filters=4, upsample="resize")
+    kinds = [type(layer).__name__ for layer in g.layers]
+    assert "Conv2DTranspose" not in kinds and kinds.count("UpSampling2D") == 3
+    assert g.get_layer("up0").kernel.shape == (3, 3, 32, 16)  # 4x4x32 -> 8x8x16
+    frames = g(np.zeros((2, 8), "float32"), training=False)
+    assert frames.shape == (2, 32, 32, 3)
+    clone = keras.Sequential.from_config(g.get_config())
+    assert [type(layer).__name__ for layer in clone.layers] == kinds
+    with pytest.raises(ValueError, match="upsample"):
+        models.build_generator(upsample="pixelshuffle")
