@@ -1,5 +1,6 @@
 """`make bench` keeps working: the quick run of every benchmark writes its table."""
 
+import functools
 import json
 import os
 import subprocess
@@ -97,9 +98,13 @@ def test_bench_quality_shares_a_warm_up_and_scores_earlier_steps(tmp_path):
     done, short = run("--steps", "3")  # from the kept warm-up: the same run's first 3 steps
     assert done.returncode == 0, done.stderr[-3000:]
     short = short["rows"]
-    assert short["trained"]["frame_fd"] == whole["trained_3"]["frame_fd"]
-    assert short["trained_live"]["frame_fd"] == whole["trained_live_3"]["frame_fd"]
-    assert short["trained"]["frame_fd"] != whole["trained"]["frame_fd"]  # step 3 is not step 4
+    # To rounding: on Intel hosts with AMX two processes' oneDNN kernels differ in the last
+    # bits (frame FD 6e-5 apart, relative), on the AMD hosts they were bit-equal.
+    same = functools.partial(pytest.approx, rel=1e-3)
+    assert short["trained"]["frame_fd"] == same(whole["trained_3"]["frame_fd"])
+    assert short["trained_live"]["frame_fd"] == same(whole["trained_live_3"]["frame_fd"])
+    # step 3 is not step 4
+    assert short["trained"]["frame_fd"] != same(whole["trained"]["frame_fd"]), (short, whole)
     done, _ = run("--d-filters", "8")  # a warm-up of other settings is refused before scoring
     assert done.returncode != 0 and "other settings" in done.stderr
     assert "untrained model" not in done.stderr
