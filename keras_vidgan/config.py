@@ -17,7 +17,7 @@ from keras_vidgan import _files
 __all__ = ["RunConfig", "PRECISIONS", "MODES", "LOSSES", "RESIDUALS", "TEMPORAL_CRITICS",
            "UPSAMPLES", "RESIZES", "LABELS", "CONFIG_NAME", "BOUNDS"]
 
-# "auto": mixed_bfloat16 on a CPU with bfloat16 units, else float32 (keras_vidgan.precision).
+# "auto": the machine's choice (keras_vidgan.precision.resolve).
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 MODES = ("frame", "video")
 LOSSES = ("bce", "lsgan", "hinge")
@@ -141,8 +141,9 @@ class RunConfig:
         seed: int. Seed of noise, shuffling and initial weights.
         precision: str. `"auto"`, `"float32"`, `"mixed_bfloat16"` or `"mixed_float16"`;
             a run resolves `"auto"` when it starts (`keras_vidgan.precision.resolve`).
-        precision_reason: str. Why the run trains in its precision, e.g. `"auto: the
-            CPU has AMX (amx_bf16)"`; set when a run starts, not a flag.
+        precision_reason: str. Why the run trains in its precision, `"asked"` or
+            `"auto: ..."` (the CPU's bfloat16 units and the rule); set when a run
+            starts, not a flag.
         checkpoint_every: int. Steps between checkpoints.
         sample_every: int. Steps between sample grids/videos (0: off).
         log_every: int. Steps between TensorBoard scalars.
@@ -198,8 +199,9 @@ class RunConfig:
     frame_weight: float = _setting(1.0, "weight of the frame critic (video mode)")
     temporal_weight: float = _setting(1.0, "weight of the temporal critic (video mode)")
     seed: int = _setting(0, "seed of noise, shuffling and initial weights")
-    precision: str = _setting("float32", "compute precision; auto: mixed_bfloat16 on a CPU "
-                              "with AMX or AVX-512 BF16, else float32", choices=PRECISIONS)
+    precision: str = _setting("float32", "compute precision; auto: the machine's choice, "
+                              "recorded with its reason in config.json (float32 for now: "
+                              "README, Precision)", choices=PRECISIONS)
     checkpoint_every: int = _setting(200, "steps between checkpoints", min=1)
     sample_every: int = _setting(100, "steps between samples, 0 for none")
     log_every: int = _setting(10, "steps between TensorBoard scalars (progress lines: 10x)",

@@ -24,7 +24,7 @@ _VIDEO_RECIPE = {
     "augment": "translation,color",
     "d_minibatch_stddev": True,
     "g_ema": 0.99,
-    # mixed_bfloat16 on CPUs with bfloat16 units, else float32 (keras_vidgan.precision).
+    # The machine's choice, recorded in config.json (keras_vidgan.precision).
     "precision": "auto",
 }
 
