@@ -115,7 +115,9 @@ def _parse(argv=None):
     parser.add_argument("--d-filters", type=int, default=DEMO["d_filters"],
                         help=f"critics' width of the run (default {DEMO['d_filters']})")
     parser.add_argument("--g-upsample", default=DEMO.get("g_upsample", "transpose"),
-                        help="how the run's frame generator doubles its size, transpose or resize")
+                        help="how the run's generators double their size, transpose or resize")
+    parser.add_argument("--motion-scale", type=int, default=DEMO.get("motion_scale", 1),
+                        help="resolution of the run's motion field: 1/N of the frame's (default 1)")
     parser.add_argument("--g-ema", type=float, default=DEMO["g_ema"],
                         help="decay of the run's moving average of G's weights, 0 for none "
                         f"(default {DEMO['g_ema']})")
@@ -306,7 +308,7 @@ def bench_dataset(name, data_dir, frame_size, args, workdir, reference_dir=None)
         **{**DEMO, "frame_size": frame_size, "steps": args.steps, "frame_steps": args.frame_steps,
            "augment": args.augment, "residual": args.residual, "g_filters": args.g_filters,
            "d_filters": args.d_filters, "g_ema": args.g_ema, "precision": args.precision,
-           "g_upsample": args.g_upsample},
+           "g_upsample": args.g_upsample, "motion_scale": args.motion_scale},
         data=data_dir,
         num_frames=args.frames, seed=args.seed, sample_every=0, checkpoint_every=args.steps,
     )

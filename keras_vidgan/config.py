@@ -15,7 +15,7 @@ import os
 from keras_vidgan import _files
 
 __all__ = ["RunConfig", "PRECISIONS", "MODES", "LOSSES", "RESIDUALS", "TEMPORAL_CRITICS",
-           "UPSAMPLES", "RESIZES", "LABELS", "CONFIG_NAME", "BOUNDS"]
+           "UPSAMPLES", "MOTION_SCALES", "RESIZES", "LABELS", "CONFIG_NAME", "BOUNDS"]
 
 # "auto": the machine's choice (keras_vidgan.precision.resolve).
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
@@ -32,6 +32,7 @@ TEMPORAL_CRITICS = ("pairs", "gaps", "clip")
 # How the frame generator doubles its size: the document's "transpose"d convolution, or
 # a nearest-neighbour "resize" and a 3x3 convolution (no checkerboard).
 UPSAMPLES = ("transpose", "resize")
+MOTION_SCALES = (1, 2, 4)
 RESIZES = ("crop", "letterbox")
 LABELS = ("none", "subfolders")  # where a video's class comes from (`load_video_folder`)
 CONFIG_NAME = "config.json"
@@ -124,8 +125,12 @@ class RunConfig:
             `"composite"` (see `models.build_residual_generator`).
         g_skips: bool. Video mode: U-Net skip connections in the residual generator
             (see `models.build_residual_generator`).
-        g_upsample: str. How the frame generator doubles its size, `"transpose"`
-            or `"resize"` (see `models.build_generator`).
+        motion_scale: int. Video mode, `"advect"` and `"composite"`: the motion
+            field's resolution is 1/N of the frame's (see
+            `models.build_residual_generator`).
+        g_upsample: str. How the generators (the frame generator and, in video
+            mode, the residual generator's decoder) double their size,
+            `"transpose"` or `"resize"` (see `models.build_generator`).
         temporal_critic: str. Video mode: what the temporal critic judges, `"pairs"`
             of consecutive frames, `"gaps"` (two frames of a clip and their time
             gap) or the whole `"clip"` (see `models.build_temporal_discriminator`).
@@ -185,7 +190,11 @@ class RunConfig:
                              choices=RESIDUALS)
     g_skips: bool = _setting(False, "video mode: U-Net skip connections from the residual "
                              "generator's frame encoder to its decoder")
-    g_upsample: str = _setting("transpose", "how the frame generator doubles its size: the "
+    motion_scale: int = _setting(1, "video mode, advect and composite: the motion field is "
+                                 "predicted at 1/N of the frame size and upsampled bilinearly, "
+                                 "so neighbouring pixels move alike (1: per pixel)",
+                                 choices=MOTION_SCALES)
+    g_upsample: str = _setting("transpose", "how the generators double their size: the "
                                "document's 'transpose'd convolution, or a nearest-neighbour "
                                "'resize' and a 3x3 convolution", choices=UPSAMPLES)
     temporal_critic: str = _setting("pairs", "video mode: the temporal critic judges 'pairs' of "
@@ -243,6 +252,7 @@ class RunConfig:
             (self.clip_len >= 2 or self.mode == "frame", "clip_len must be >= 2 in video mode"),
             (self.residual in RESIDUALS, f"residual must be one of {RESIDUALS}"),
             (self.g_upsample in UPSAMPLES, f"g_upsample must be one of {UPSAMPLES}"),
+            (self.motion_scale in MOTION_SCALES, f"motion_scale must be one of {MOTION_SCALES}"),
             (self.temporal_critic in TEMPORAL_CRITICS,
              f"temporal_critic must be one of {TEMPORAL_CRITICS}"),
             (self.labels in LABELS, f"labels must be one of {LABELS}"),

@@ -15,7 +15,7 @@ import numpy as np
 from keras import layers
 
 from keras_vidgan import precision as precision_lib
-from keras_vidgan.config import RESIDUALS, TEMPORAL_CRITICS, UPSAMPLES
+from keras_vidgan.config import MOTION_SCALES, RESIDUALS, TEMPORAL_CRITICS, UPSAMPLES
 from keras_vidgan.norm import FusedBatchNormalization
 
 __all__ = [
@@ -86,6 +86,8 @@ def _projection_layers(width, dtype, sync_bn):
 
 def _upsampling(i, width, dtype, upsample):
     """One doubling of the frame size: a stride-2 transposed convolution, or a resize."""
+    if upsample not in UPSAMPLES:
+        raise ValueError(f"Expected `upsample` to be one of {UPSAMPLES}, received: {upsample!r}")
     if upsample == "transpose":
         return [layers.Conv2DTranspose(width, 4, strides=2, padding="same", use_bias=False,
                                        dtype=dtype, name=f"up{i}")]
@@ -132,7 +134,7 @@ def _upsampling_stack(
     return model
 
 
-def _skip_decoder(code_dim, skip_shapes, frame_size, base_filters, dtype, sync_bn):
+def _skip_decoder(code_dim, skip_shapes, frame_size, base_filters, dtype, sync_bn, upsample):
     """`_upsampling_stack(to_rgb=False)` with the encoder's features joined in (a U-Net).
 
     Input `{"code": (batch, code_dim), "skip{k}": (batch, s, s, c)}` with one skip per
@@ -153,7 +155,7 @@ def _skip_decoder(code_dim, skip_shapes, frame_size, base_filters, dtype, sync_b
         for i, width in enumerate(widths[1:]):
             skip = skips[f"skip{n_stages - 1 - i}"]  # the encoder's features at x's size
             x = layers.Add(dtype=dtype, name=f"join{i}")([x, skip])
-            for layer in _up_stage(i, width, dtype, sync_bn):
+            for layer in _up_stage(i, width, dtype, sync_bn, upsample):
                 x = layer(x)
     return keras.Model({"code": code, **skips}, x, name="residual_decoder")
 
@@ -205,8 +207,6 @@ def build_generator(
     frames = g(keras.random.normal((2, 8)), training=False)  # (2, 16, 16, 3)
     ```
     """
-    if upsample not in UPSAMPLES:
-        raise ValueError(f"Expected `upsample` to be one of {UPSAMPLES}, received: {upsample!r}")
     return _upsampling_stack(
         z_dim, frame_size, channels, base_filters, dtype, "noise", name, sync_bn,
         upsample=upsample,
@@ -362,6 +362,8 @@ def build_residual_generator(
     advect_size=5,
     num_kernels=4,
     skips=False,
+    upsample="transpose",
+    motion_scale=1,
     name="residual_generator",
 ):
     """Builds the residual next-frame generator of §3.1.1 step 3.
@@ -420,6 +422,13 @@ def build_residual_generator(
             weights and masks can follow the frame's shapes, not only its 3x3
             neighbourhood and a global code (SAVP's and SVG's encoder-decoders).
             Defaults to False.
+        upsample: str. How the decoder's stages double the size, as in
+            `build_generator`. Defaults to `"transpose"`.
+        motion_scale: int. `"advect"` and `"composite"`: the motion weights' logits
+            are predicted at `1 / motion_scale` of the frame size (after an average
+            pooling of the head's features) and upsampled bilinearly, so that
+            neighbouring pixels move alike; 1 predicts them per pixel. One of
+            `MOTION_SCALES`. Defaults to 1.
         name: str. Model name. Defaults to `"residual_generator"`.
 
     Returns:
@@ -439,6 +448,9 @@ def build_residual_generator(
     """
     if residual not in RESIDUALS:
         raise ValueError(f"Expected `residual` to be one of {RESIDUALS}, received: {residual!r}")
+    if motion_scale not in MOTION_SCALES:
+        raise ValueError(f"Expected `motion_scale` to be one of {MOTION_SCALES}, "
+                         f"received: {motion_scale!r}")
     encoder = _frame_encoder(frame_size, channels, base_filters, feature_dim, dtype, sync_bn, skips)
     noise = keras.Input(shape=(z_dim,), name="noise")
     frame = keras.Input(shape=(frame_size, frame_size, channels), name="frame")
@@ -450,12 +462,12 @@ def build_residual_generator(
     code = layers.Concatenate(dtype=dtype, name="code")([noise, features])
     if skips:
         decoder = _skip_decoder(z_dim + feature_dim, [s.shape[1:] for s in stages], frame_size,
-                                base_filters, dtype, sync_bn)
+                                base_filters, dtype, sync_bn, upsample)
         decoded = decoder({"code": code, **{f"skip{k}": s for k, s in enumerate(stages)}})
     else:
         decoded = _upsampling_stack(
             z_dim + feature_dim, frame_size, channels, base_filters, dtype, "code",
-            "residual_decoder", sync_bn, to_rgb=False,
+            "residual_decoder", sync_bn, to_rgb=False, upsample=upsample,
         )(code)
     # The full-resolution path: the head sees the input frame beside the decoder's
     # features, so that a residual can follow the frame's content (a shift of an
@@ -466,11 +478,12 @@ def build_residual_generator(
     hidden = layers.Conv2D(base_filters, 3, padding="same", activation="relu", dtype=dtype,
                            name="residual_head")(both)
     if residual == "advect":
-        next_frame = _advected_frame(frame, hidden, advect_size, dtype)
+        next_frame = _advected_frame(frame, hidden, advect_size, dtype, motion_scale)
     elif residual == "kernels":
         next_frame = _kernel_moved_frame(frame, code, hidden, advect_size, num_kernels, dtype)
     elif residual == "composite":
-        next_frame = _composited_frame(frame, inputs["first"], hidden, advect_size, channels, dtype)
+        next_frame = _composited_frame(frame, inputs["first"], hidden, advect_size, channels,
+                                       dtype, motion_scale)
     else:
         next_frame = _added_frame(frame, hidden, channels, dtype)
     return keras.Model(inputs, next_frame, name=name)
@@ -510,17 +523,27 @@ def _added_frame(frame, hidden, channels, dtype):
     return keras.ops.clip(summed, -1.0, 1.0)
 
 
-def _advected_frame(frame, hidden, size, dtype):
-    """The frame advected by per-pixel weights over its `size x size` neighbourhood."""
+def _advected_frame(frame, hidden, size, dtype, scale=1):
+    """The frame advected by per-pixel weights over its `size x size` neighbourhood.
+
+    With `scale > 1` the weights' logits are predicted on a grid `scale` times coarser
+    and upsampled bilinearly, so that neighbouring pixels take their colour from the
+    same offsets (a smooth motion field, as optical-flow networks predict it).
+    """
     taps = size * size
     # Starts near the identity: the centre tap gets ~98% of the weight (e^7 vs 24 * e^0
     # for size 5), so a fresh rollout holds its frames instead of smearing them.
     centre = [7.0 if i == taps // 2 else 0.0 for i in range(taps)]
+    if scale > 1:
+        hidden = layers.AveragePooling2D(scale, dtype=dtype, name="motion_pool")(hidden)
     logits = layers.Conv2D(
         taps, 3, padding="same", dtype=dtype, name="motion_logits",
         kernel_initializer=keras.initializers.RandomNormal(stddev=0.01),
         bias_initializer=keras.initializers.Constant(centre),
     )(hidden)
+    if scale > 1:
+        logits = layers.UpSampling2D(scale, interpolation="bilinear", dtype=dtype,
+                                     name="motion_upsample")(logits)
     return Advection(size, name="advect")([frame, logits])
 
 
@@ -539,9 +562,9 @@ def _kernel_moved_frame(frame, code, hidden, size, num_kernels, dtype):
     return Advection(size, name="advect")([frame, logits])
 
 
-def _composited_frame(frame, first, hidden, size, channels, dtype):
+def _composited_frame(frame, first, hidden, size, channels, dtype, scale=1):
     """SAVP's composite: masks mix the advected frame, frame 0 and a drawn frame."""
-    advected = _advected_frame(frame, hidden, size, dtype)
+    advected = _advected_frame(frame, hidden, size, dtype, scale)
     drawn = layers.Conv2D(channels, 3, padding="same", activation="tanh", dtype=dtype,
                           name="drawn_frame")(hidden)
     # Starts near the advected frame (softmax of 4, 0, -4: 98% of the weight), as a
@@ -849,7 +872,8 @@ def build_models(config, sync_bn=False):
     }
     if config.mode == "video":
         built["residual_generator"] = build_residual_generator(
-            z, size, base_filters=gf, residual=config.residual, skips=config.g_skips, **common
+            z, size, base_filters=gf, residual=config.residual, skips=config.g_skips,
+            upsample=config.g_upsample, motion_scale=config.motion_scale, **common
         )
         built["temporal_discriminator"] = build_temporal_discriminator(
             size, base_filters=df, kind=config.temporal_critic, clip_len=config.clip_len,

@@ -150,7 +150,7 @@ def test_train_flags_are_generated_from_run_config_fields(capsys):
         assert flag in out, flag
         assert " ".join(field.metadata["help"].split()[:4]) in text, field.name
         if field.metadata.get("choices"):
-            assert "{" + ",".join(field.metadata["choices"]) + "}" in out
+            assert "{" + ",".join(map(str, field.metadata["choices"])) + "}" in out
     assert "--log-every" in out  # the field that once had no flag
     code, _, err = run_main(capsys, "train", "--out", "o", "--batch-size", "0")
     assert code == 2 and "expected int >= 1, received: 0" in err  # the field's bound

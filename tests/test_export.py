@@ -34,11 +34,11 @@ def advect_models():
 
 @pytest.fixture(scope="module")
 def composite_models():
-    """`residual="composite"` with U-Net skips: custom layers, a third input (frame 0) and a
-    nested functional model."""
+    """`residual="composite"` with U-Net skips and resize upsampling: custom layers, a third
+    input (frame 0), a nested functional model and `UpSampling2D` in both generators."""
     return models_lib.build_models(
         config_lib.RunConfig(mode="video", frame_size=16, z_dim=8, g_filters=4, d_filters=4,
-                             residual="composite", g_skips=True)
+                             residual="composite", g_skips=True, g_upsample="resize")
     )
 
 

@@ -214,6 +214,37 @@ def test_motion_residual_generator_starts_near_identity_and_learns(residual, ski
         assert any(part in k and float(tf.reduce_sum(tf.abs(g))) > 0 for k, g in named.items()), part
 
 
+@pytest.mark.parametrize("residual", ["advect", "composite"])
+def test_motion_scale_predicts_a_smooth_field_that_starts_near_identity(residual):
+    """`motion_scale=2`: the motion logits are predicted on a 2x coarser grid and upsampled
+    bilinearly, so the field is smooth (neighbouring logits closer than per pixel); a fresh
+    model still nearly holds the frame, the model serialises, and other scales are refused."""
+    import tensorflow as tf
+
+    r = models.build_residual_generator(z_dim=8, frame_size=16, base_filters=4,
+                                        residual=residual, motion_scale=2)
+    assert tuple(r.get_layer("motion_logits").output.shape[1:]) == (8, 8, 25)
+    assert tuple(r.get_layer("motion_upsample").output.shape[1:]) == (16, 16, 25)
+    frame = np.random.default_rng(2).uniform(-1, 1, (2, 16, 16, 3)).astype("float32")
+    noise = np.random.randn(2, 8).astype("float32")
+    inputs = models.step_inputs(r, noise, frame, -frame)
+    with tf.GradientTape() as tape:
+        out = r(inputs, training=True)
+        loss = tf.reduce_mean(tf.square(out - np.roll(frame, 1, axis=2)))
+    assert np.abs(out.numpy() - frame).mean() < 0.1
+    logits_layer = r.get_layer("motion_logits")
+    assert all(float(tf.reduce_sum(tf.abs(g))) > 0
+               for g in tape.gradient(loss, logits_layer.trainable_variables))
+    field = keras.Model(r.inputs, r.get_layer("motion_upsample").output)(inputs)
+    fine = keras.Model(r.inputs, logits_layer.output)(inputs)
+    step = lambda x: float(np.abs(np.diff(keras.ops.convert_to_numpy(x), axis=1)).mean())  # noqa: E731
+    assert step(field) < step(fine)  # bilinear: half the coarse grid's steps per pixel
+    clone = keras.Model.from_config(r.get_config())
+    assert tuple(clone.get_layer("motion_logits").output.shape[1:]) == (8, 8, 25)
+    with pytest.raises(ValueError, match="motion_scale"):
+        models.build_residual_generator(frame_size=16, residual="advect", motion_scale=3)
+
+
 def test_skips_join_every_encoder_stage_to_the_decoder_at_its_size():
     """`skips=True` (a U-Net): each decoder stage gets the encoder's features of its
     size added, so the head's input at a pixel depends on the frame around it at every scale
@@ -348,3 +379,19 @@ def test_resize_upsampling_generator_has_no_transposed_convolution():
     assert [type(layer).__name__ for layer in clone.layers] == kinds
     with pytest.raises(ValueError, match="upsample"):
         models.build_generator(upsample="pixelshuffle")
+
+
+@pytest.mark.parametrize("skips", [False, True])
+def test_resize_upsampling_reaches_the_residual_decoder(skips):
+    """`upsample="resize"` also doubles the residual decoder's sizes, with or without skips."""
+    r = models.build_residual_generator(z_dim=8, frame_size=16, base_filters=4,
+                                        residual="advect", skips=skips, upsample="resize")
+    decoder = r.get_layer("residual_decoder")
+    kinds = [type(layer).__name__ for layer in decoder.layers]
+    assert "Conv2DTranspose" not in kinds and kinds.count("UpSampling2D") == 2
+    frame = np.zeros((2, 16, 16, 3), "float32")
+    assert r({"noise": np.zeros((2, 8), "float32"), "frame": frame}).shape == (2, 16, 16, 3)
+    clone = keras.Model.from_config(r.get_config())
+    assert "UpSampling2D" in [type(x).__name__ for x in clone.get_layer("residual_decoder").layers]
+    with pytest.raises(ValueError, match="upsample"):
+        models.build_residual_generator(frame_size=16, upsample="pixelshuffle")

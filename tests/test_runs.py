@@ -212,3 +212,5 @@ def test_generator_average_is_what_generate_and_export_use(demo_dir, tmp_path):
 def test_a_bad_generator_average_is_refused_by_name(demo_dir, tmp_path):
     with pytest.raises(ValueError, match=r"g_ema \(--g-ema\) must be in \[0.0, 1.0\)"):
         _config(demo_dir, g_ema=1.5).validate()
+    with pytest.raises(ValueError, match=r"motion_scale must be one of \(1, 2, 4\)"):
+        _config(demo_dir, motion_scale=3).validate()
