@@ -116,6 +116,9 @@ def _parse(argv=None):
                         help=f"critics' width of the run (default {DEMO['d_filters']})")
     parser.add_argument("--g-upsample", default=DEMO.get("g_upsample", "transpose"),
                         help="how the run's generators double their size, transpose or resize")
+    parser.add_argument("--temporal-critic", default=DEMO.get("temporal_critic", "pairs"),
+                        help="what the run's temporal critic judges: pairs, gaps or clip "
+                        "(default pairs)")
     parser.add_argument("--motion-scale", type=int, default=DEMO.get("motion_scale", 1),
                         help="resolution of the run's motion field: 1/N of the frame's (default 1)")
     parser.add_argument("--g-ema", type=float, default=DEMO["g_ema"],
@@ -308,7 +311,8 @@ def bench_dataset(name, data_dir, frame_size, args, workdir, reference_dir=None)
         **{**DEMO, "frame_size": frame_size, "steps": args.steps, "frame_steps": args.frame_steps,
            "augment": args.augment, "residual": args.residual, "g_filters": args.g_filters,
            "d_filters": args.d_filters, "g_ema": args.g_ema, "precision": args.precision,
-           "g_upsample": args.g_upsample, "motion_scale": args.motion_scale},
+           "g_upsample": args.g_upsample, "motion_scale": args.motion_scale,
+           "temporal_critic": args.temporal_critic},
         data=data_dir,
         num_frames=args.frames, seed=args.seed, sample_every=0, checkpoint_every=args.steps,
     )
