@@ -29,9 +29,10 @@ RESIDUALS = ("add", "advect", "kernels", "composite")
 # What the temporal critic sees of a clip: "pairs" of consecutive frames, "gaps", pairs
 # of any two frames with their time gap (DIGAN), or the whole "clip" (DVD-GAN, MoCoGAN).
 TEMPORAL_CRITICS = ("pairs", "gaps", "clip")
-# How the frame generator doubles its size: the document's "transpose"d convolution, or
-# a nearest-neighbour "resize" and a 3x3 convolution (no checkerboard).
+# How the generators double their size: the document's "transpose"d convolution, or a
+# nearest-neighbour "resize" and a 3x3 convolution (no checkerboard).
 UPSAMPLES = ("transpose", "resize")
+# The advection's motion field at 1/N of the frame size (1: per pixel).
 MOTION_SCALES = (1, 2, 4)
 RESIZES = ("crop", "letterbox")
 LABELS = ("none", "subfolders")  # where a video's class comes from (`load_video_folder`)
