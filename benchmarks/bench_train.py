@@ -256,9 +256,8 @@ def main():
     results = {"machine": _common.machine(), "size": args.size, "batch": args.batch,
                "command": "python benchmarks/bench_train.py" + (" --quick" if args.quick else "")}
     batch = tf.random.uniform((args.batch, args.size, args.size, 3), -1, 1)
-    # fit first: after the six frame models' steps the same process ran fit at 0.56-0.68x
-    # a bare loop on the AVX-512 BF16 host, where alone it runs at 0.97x (a user's process
-    # trains one model).
+    # fit first, as in a user's process (one model): after the frame models' steps in
+    # the same process it measured well under a bare loop (docs/benchmarks.md).
     bench_fit_and_traces(args, results)
     bench_frame(args, batch, results)
     bench_video(args, results)

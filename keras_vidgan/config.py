@@ -254,6 +254,9 @@ class RunConfig:
             (self.residual in RESIDUALS, f"residual must be one of {RESIDUALS}"),
             (self.g_upsample in UPSAMPLES, f"g_upsample must be one of {UPSAMPLES}"),
             (self.motion_scale in MOTION_SCALES, f"motion_scale must be one of {MOTION_SCALES}"),
+            (self.motion_scale == 1 or self.residual in ("advect", "composite"),
+             "motion_scale > 1 needs residual 'advect' or 'composite' (the others have no "
+             "motion field)"),
             (self.temporal_critic in TEMPORAL_CRITICS,
              f"temporal_critic must be one of {TEMPORAL_CRITICS}"),
             (self.labels in LABELS, f"labels must be one of {LABELS}"),

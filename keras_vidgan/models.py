@@ -451,6 +451,9 @@ def build_residual_generator(
     if motion_scale not in MOTION_SCALES:
         raise ValueError(f"Expected `motion_scale` to be one of {MOTION_SCALES}, "
                          f"received: {motion_scale!r}")
+    if motion_scale > 1 and residual not in ("advect", "composite"):
+        raise ValueError(f"`motion_scale={motion_scale}` needs `residual` 'advect' or "
+                         f"'composite' (they have a motion field), received: {residual!r}")
     encoder = _frame_encoder(frame_size, channels, base_filters, feature_dim, dtype, sync_bn, skips)
     noise = keras.Input(shape=(z_dim,), name="noise")
     frame = keras.Input(shape=(frame_size, frame_size, channels), name="frame")

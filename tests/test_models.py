@@ -243,6 +243,8 @@ def test_motion_scale_predicts_a_smooth_field_that_starts_near_identity(residual
     assert tuple(clone.get_layer("motion_logits").output.shape[1:]) == (8, 8, 25)
     with pytest.raises(ValueError, match="motion_scale"):
         models.build_residual_generator(frame_size=16, residual="advect", motion_scale=3)
+    with pytest.raises(ValueError, match="motion_scale=2.*'kernels'"):
+        models.build_residual_generator(frame_size=16, residual="kernels", motion_scale=2)
 
 
 def test_skips_join_every_encoder_stage_to_the_decoder_at_its_size():
