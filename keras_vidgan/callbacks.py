@@ -100,7 +100,8 @@ class ProgressLogger(Callback):
                                     self.clip_len)
         self._line = progress.ProgressLine(clock)
         self._tty = not self.quiet and hasattr(self.stream, "isatty") and self.stream.isatty()
-        self._shown, self._width = 0.0, 0
+        # -inf, not 0: time.monotonic() counts from boot, which can be under log_seconds ago
+        self._shown, self._width = float("-inf"), 0
 
     def on_train_batch_end(self, batch, logs=None):
         step = _step(self.model)
