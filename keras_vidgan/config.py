@@ -15,7 +15,7 @@ import os
 from keras_vidgan import _files
 
 __all__ = ["RunConfig", "PRECISIONS", "MODES", "LOSSES", "RESIDUALS", "TEMPORAL_CRITICS",
-           "UPSAMPLES", "MOTION_SCALES", "RESIZES", "LABELS", "CONFIG_NAME", "BOUNDS"]
+           "UPSAMPLES", "MOTION_SCALES", "MOTION_FIELD_RESIDUALS", "RESIZES", "LABELS", "CONFIG_NAME", "BOUNDS"]
 
 # "auto": the machine's choice (keras_vidgan.precision.resolve).
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
@@ -26,6 +26,7 @@ LOSSES = ("bce", "lsgan", "hinge")
 # "kernels", moved by a few whole-frame motions, or "composite", the advected frame,
 # frame 0 and a drawn frame mixed per pixel (SAVP).
 RESIDUALS = ("add", "advect", "kernels", "composite")
+MOTION_FIELD_RESIDUALS = ("advect", "composite")  # the ones with a motion field
 # What the temporal critic sees of a clip: "pairs" of consecutive frames, "gaps", pairs
 # of any two frames with their time gap (DIGAN), or the whole "clip" (DVD-GAN, MoCoGAN).
 TEMPORAL_CRITICS = ("pairs", "gaps", "clip")
@@ -254,9 +255,9 @@ class RunConfig:
             (self.residual in RESIDUALS, f"residual must be one of {RESIDUALS}"),
             (self.g_upsample in UPSAMPLES, f"g_upsample must be one of {UPSAMPLES}"),
             (self.motion_scale in MOTION_SCALES, f"motion_scale must be one of {MOTION_SCALES}"),
-            (self.motion_scale == 1 or self.residual in ("advect", "composite"),
-             "motion_scale > 1 needs residual 'advect' or 'composite' (the others have no "
-             "motion field)"),
+            (self.motion_scale == 1 or self.residual in MOTION_FIELD_RESIDUALS,
+             f"motion_scale > 1 needs residual in {MOTION_FIELD_RESIDUALS} (the others have "
+             "no motion field)"),
             (self.temporal_critic in TEMPORAL_CRITICS,
              f"temporal_critic must be one of {TEMPORAL_CRITICS}"),
             (self.labels in LABELS, f"labels must be one of {LABELS}"),

@@ -15,7 +15,13 @@ import numpy as np
 from keras import layers
 
 from keras_vidgan import precision as precision_lib
-from keras_vidgan.config import MOTION_SCALES, RESIDUALS, TEMPORAL_CRITICS, UPSAMPLES
+from keras_vidgan.config import (
+    MOTION_FIELD_RESIDUALS,
+    MOTION_SCALES,
+    RESIDUALS,
+    TEMPORAL_CRITICS,
+    UPSAMPLES,
+)
 from keras_vidgan.norm import FusedBatchNormalization
 
 __all__ = [
@@ -451,9 +457,10 @@ def build_residual_generator(
     if motion_scale not in MOTION_SCALES:
         raise ValueError(f"Expected `motion_scale` to be one of {MOTION_SCALES}, "
                          f"received: {motion_scale!r}")
-    if motion_scale > 1 and residual not in ("advect", "composite"):
-        raise ValueError(f"`motion_scale={motion_scale}` needs `residual` 'advect' or "
-                         f"'composite' (they have a motion field), received: {residual!r}")
+    if motion_scale > 1 and residual not in MOTION_FIELD_RESIDUALS:
+        raise ValueError(f"`motion_scale={motion_scale}` needs `residual` in "
+                         f"{MOTION_FIELD_RESIDUALS} (they have a motion field), "
+                         f"received: {residual!r}")
     encoder = _frame_encoder(frame_size, channels, base_filters, feature_dim, dtype, sync_bn, skips)
     noise = keras.Input(shape=(z_dim,), name="noise")
     frame = keras.Input(shape=(frame_size, frame_size, channels), name="frame")

@@ -214,5 +214,5 @@ def test_a_bad_generator_average_is_refused_by_name(demo_dir, tmp_path):
         _config(demo_dir, g_ema=1.5).validate()
     with pytest.raises(ValueError, match=r"motion_scale must be one of \(1, 2, 4\)"):
         _config(demo_dir, motion_scale=3).validate()
-    with pytest.raises(ValueError, match="motion_scale > 1 needs residual 'advect'"):
+    with pytest.raises(ValueError, match=r"motion_scale > 1 needs residual in \('advect', 'composite'\)"):
         _config(demo_dir, mode="video", residual="add", motion_scale=2).validate()
