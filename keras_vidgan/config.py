@@ -15,7 +15,8 @@ import os
 from keras_vidgan import _files
 
 __all__ = ["RunConfig", "PRECISIONS", "MODES", "LOSSES", "RESIDUALS", "TEMPORAL_CRITICS",
-           "UPSAMPLES", "MOTION_SCALES", "MOTION_FIELD_RESIDUALS", "RESIZES", "LABELS", "CONFIG_NAME", "BOUNDS"]
+           "UPSAMPLES", "MOTION_SCALES", "MOTION_FIELD_RESIDUALS", "RESIZES", "LABELS",
+           "CONFIG_NAME", "BOUNDS"]
 
 # "auto": the machine's choice (keras_vidgan.precision.resolve).
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
