@@ -109,7 +109,8 @@ def _parse(argv=None):
     parser.add_argument("--augment", default=DEMO["augment"],
                         help=f"DiffAugment policy of the run (default {DEMO['augment']})")
     parser.add_argument("--residual", default=DEMO["residual"],
-                        help=f"residual generator of the run, add or advect (default {DEMO['residual']})")
+                        help="the run's next-frame model: add, advect, kernels, composite or latent "
+                        f"(default {DEMO['residual']})")
     parser.add_argument("--g-filters", type=int, default=DEMO["g_filters"],
                         help=f"generator width of the run (default {DEMO['g_filters']})")
     parser.add_argument("--d-filters", type=int, default=DEMO["d_filters"],
@@ -216,10 +217,10 @@ def _calibration_sets(real, fake, trainer, args):
         "real_shuffled": np.stack([clip[rng.permutation(len(clip))] for clip in real]),
         "real_still": np.repeat(real[:, :1], args.frames, axis=1),
         "trained_still": np.repeat(fake[:, :1], args.frames, axis=1),
-        "trained_from_real": trainer.generate(
-            args.samples, seed=args.seed + 1, num_frames=args.frames, first_frame=real[:, 0]
-        ),
     }
+    if not trainer.latent_motion:  # a latent-motion model cannot start from an image
+        sets["trained_from_real"] = trainer.generate(
+            args.samples, seed=args.seed + 1, num_frames=args.frames, first_frame=real[:, 0])
     if trainer.ema_generator is not None:
         sets["trained_live"] = _live_videos(trainer, args)
     return sets

@@ -41,6 +41,7 @@ _API = {
     "keras_vidgan.models": [
         "build_discriminator",
         "build_generator",
+        "build_latent_motion",
         "build_models",
         "build_residual_generator",
         "build_temporal_discriminator",
@@ -54,6 +55,7 @@ _API = {
     "keras_vidgan.runs": ["load_models", "train_run"],
     "keras_vidgan.sampling": [
         "generate",
+        "latent_video",
         "latent_walk",
         "rollout",
         "sample_noise",

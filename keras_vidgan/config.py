@@ -25,8 +25,9 @@ LOSSES = ("bce", "lsgan", "hinge")
 # How the residual generator's residual is made: "add", a generated residual (the
 # document's), "advect", the frame's own pixels moved within a small neighbourhood,
 # "kernels", moved by a few whole-frame motions, or "composite", the advected frame,
-# frame 0 and a drawn frame mixed per pixel (SAVP).
-RESIDUALS = ("add", "advect", "kernels", "composite")
+# frame 0 and a drawn frame mixed per pixel (SAVP); or "latent": no pixels are moved,
+# a recurrent motion model moves G's noise and G draws every frame (MoCoGAN-HD).
+RESIDUALS = ("add", "advect", "kernels", "composite", "latent")
 MOTION_FIELD_RESIDUALS = ("advect", "composite")  # the ones with a motion field
 # What the temporal critic sees of a clip: "pairs" of consecutive frames, "gaps", pairs
 # of any two frames with their time gap (DIGAN), or the whole "clip" (DVD-GAN, MoCoGAN).
@@ -125,7 +126,9 @@ class RunConfig:
         residual: str. Video mode: how the residual generator moves a frame,
             `"add"` (a generated residual, §3.1.1 step 3), `"advect"` (the
             frame's pixels moved locally; see `models.Advection`), `"kernels"` or
-            `"composite"` (see `models.build_residual_generator`).
+            `"composite"` (see `models.build_residual_generator`), or `"latent"`:
+            G draws every frame from a noise that a motion model moves, G itself
+            frozen after the `frame_steps` warm-up (`models.build_latent_motion`).
         g_skips: bool. Video mode: U-Net skip connections in the residual generator
             (see `models.build_residual_generator`).
         motion_scale: int. Video mode, `"advect"` and `"composite"`: the motion
@@ -188,8 +191,10 @@ class RunConfig:
                             "either one, or 'none' (see README, Quality)")
     residual: str = _setting("add", "video mode: 'add' a generated residual to each frame (the "
                              "document's), 'advect' the frame's pixels, move them by a few "
-                             "whole-frame 'kernels', or 'composite' (advected pixels, frame 0's "
-                             "and freshly drawn ones, mixed by masks; see README, Quality)",
+                             "whole-frame 'kernels', 'composite' (advected pixels, frame 0's "
+                             "and freshly drawn ones, mixed by masks), or 'latent': G draws "
+                             "every frame from a noise a recurrent net moves (needs "
+                             "--frame-steps; see README, Quality)",
                              choices=RESIDUALS)
     g_skips: bool = _setting(False, "video mode: U-Net skip connections from the residual "
                              "generator's frame encoder to its decoder")
@@ -256,6 +261,9 @@ class RunConfig:
             (self.residual in RESIDUALS, f"residual must be one of {RESIDUALS}"),
             (self.g_upsample in UPSAMPLES, f"g_upsample must be one of {UPSAMPLES}"),
             (self.motion_scale in MOTION_SCALES, f"motion_scale must be one of {MOTION_SCALES}"),
+            (self.residual != "latent" or self.mode == "frame" or self.frame_steps >= 1,
+             "residual 'latent' moves the noise of a trained frame G, which it keeps frozen: "
+             "set frame_steps (--frame-steps) to train G first, e.g. the quick preset's 1800"),
             (self.motion_scale == 1 or self.residual in MOTION_FIELD_RESIDUALS,
              f"motion_scale > 1 needs residual in {MOTION_FIELD_RESIDUALS} (the others have "
              "no motion field)"),

@@ -11,7 +11,7 @@ Signatures (all `tensorflow/serving/predict`; uint8 images are RGB in [0, 255]):
 |-------------------|-------------------------------------------------|----------------------------------|
 | `serving_default` | `noise` float32 [batch, z_dim], N(0, 1)          | `frames` uint8 [batch, H, W, 3] (frame model) or `video` uint8 [batch, T, H, W, 3] (video model) |
 | `generate_seeded` | `seeds` int64 [batch]                            | as `serving_default`; the same seed gives the same output |
-| `image_to_video`  | `image` uint8 [batch, H, W, 3], `noise` float32 [batch, z_dim] | `video` uint8 [batch, T, H, W, 3], frame 0 is `image` (video models) |
+| `image_to_video`  | `image` uint8 [batch, H, W, 3], `noise` float32 [batch, z_dim] | `video` uint8 [batch, T, H, W, 3], frame 0 is `image` (video models, but not `--residual latent` ones) |
 | `discriminate`    | `frames` uint8 [batch, H, W, 3]                  | `probability` float32 [batch]: D's sigmoid, P(real) (§3.1.2) |
 
 Class-conditional models (`train --labels subfolders`) take one more input in every
@@ -186,7 +186,7 @@ def _endpoints(models, z_dim, frame_size, num_frames, max_batch, class_names=())
             [frames_spec],
         ),
     ]
-    if residual is not None:
+    if _rolls_out(residual):
         endpoints.append(
             (
                 "image_to_video",
@@ -203,6 +203,11 @@ def _endpoints(models, z_dim, frame_size, num_frames, max_batch, class_names=())
             )
         )
     return endpoints
+
+
+def _rolls_out(residual):
+    """Whether a video model starts from a frame (a latent motion model has no encoder)."""
+    return residual is not None and not models_lib.is_latent_motion(residual)
 
 
 def _conditional_endpoints(models, check, sample, num_frames):
@@ -228,7 +233,7 @@ def _conditional_endpoints(models, check, sample, num_frames):
         ("generate_seeded", seeded, [tf.TensorSpec(None, tf.int64, name="seeds"), class_spec]),
         ("discriminate", discriminate, [tf.TensorSpec(None, tf.uint8, name="frames"), class_spec]),
     ]
-    if residual is not None:
+    if _rolls_out(residual):
         def image_to_video(image, noise, class_id):
             image, noise = check.same_batch(check.images(image, "image"), check.noise(noise))
             video = sampling.rollout(residual, image, noise, num_frames,

@@ -28,6 +28,8 @@ __all__ = [
     "build_generator",
     "build_discriminator",
     "build_residual_generator",
+    "build_latent_motion",
+    "is_latent_motion",
     "build_temporal_discriminator",
     "Advection",
     "Composite",
@@ -454,6 +456,9 @@ def build_residual_generator(
     """
     if residual not in RESIDUALS:
         raise ValueError(f"Expected `residual` to be one of {RESIDUALS}, received: {residual!r}")
+    if residual == "latent":
+        raise ValueError("`residual='latent'` moves G's noise, not a frame: build its model "
+                         "with `build_latent_motion`.")
     if motion_scale not in MOTION_SCALES:
         raise ValueError(f"Expected `motion_scale` to be one of {MOTION_SCALES}, "
                          f"received: {motion_scale!r}")
@@ -497,6 +502,77 @@ def build_residual_generator(
     else:
         next_frame = _added_frame(frame, hidden, channels, dtype)
     return keras.Model(inputs, next_frame, name=name)
+
+
+# Length of the per-step motion noise of a latent motion model (MoCoGAN-HD: 16... 512
+# there; a small G's latent needs few directions at a time).
+MOTION_NOISE_DIM = 16
+
+
+def build_latent_motion(
+    noise_dim=100,
+    z_dim=None,
+    motion_noise_dim=MOTION_NOISE_DIM,
+    units=128,
+    step_size=0.2,
+    name="latent_motion",
+):
+    """Builds a motion model that moves G's noise instead of a frame's pixels.
+
+    MoCoGAN-HD's design (Tian et al. 2021) on a frame G trained first: a GRU, whose
+    state starts from the video's noise and which is driven by a fresh motion noise
+    at every step, emits a step in G's latent per frame,
+
+        h_0 = tanh(A z_0),   h_t = GRU(e_t, h_{t-1}),   e_t ~ N(0, I),
+        z_t = z_{t-1} + step_size * tanh(W h_t),
+
+    and every frame is G's, `x_t = G(z_t)` (`sampling.latent_path`,
+    `sampling.latent_video`). A frame therefore stays on G's manifold: no rollout
+    of pixels, nothing to smear or drift, and motion depends on the whole history
+    of the motion noise, not on one step. There is no image-to-video: a given frame
+    has no known `z_0` (MoCoGAN-HD would need an encoder).
+
+    Computes in float32 whatever the global policy (a small GRU; its steps are a
+    fraction of G's time).
+
+    Args:
+        noise_dim: int. Length of the `noise` input: G's `z_dim` (plus the class
+            embedding, in a conditional run: `conditional_generator` wraps this
+            model as it wraps a generator). Defaults to 100.
+        z_dim: int or None. Length of each step, G's unconditional noise length.
+            None: `noise_dim`.
+        motion_noise_dim: int. Length of the motion noise `e_t`. Defaults to
+            `MOTION_NOISE_DIM`.
+        units: int. GRU width. Defaults to 128.
+        step_size: float. Largest change of a noise entry per frame. Defaults to 0.2.
+        name: str. Model name. Defaults to `"latent_motion"`.
+
+    Returns:
+        A `keras.Model` taking `{"noise": (batch, noise_dim), "motion_noise":
+        (batch, steps, motion_noise_dim)}` and returning the steps `(batch, steps,
+        z_dim)` float32, `z_t - z_{t-1}` for t = 1..steps.
+
+    Example:
+    ```python
+    motion = build_latent_motion(noise_dim=8)
+    steps = motion({"noise": np.zeros((2, 8)), "motion_noise": np.ones((2, 3, 16))})
+    ```
+    """
+    z_dim = int(z_dim or noise_dim)
+    noise = keras.Input((noise_dim,), name="noise")
+    motion_noise = keras.Input((None, motion_noise_dim), name="motion_noise")
+    state = layers.Dense(units, activation="tanh", dtype="float32", name="initial_state")(noise)
+    hidden = layers.GRU(units, return_sequences=True, dtype="float32", name="motion_gru")(
+        motion_noise, initial_state=state)
+    step = layers.Dense(z_dim, activation="tanh", dtype="float32", name="latent_step")(hidden)
+    step = layers.Rescaling(step_size, dtype="float32", name="step_size")(step)
+    return keras.Model({"noise": noise, "motion_noise": motion_noise}, step, name=name)
+
+
+def is_latent_motion(model):
+    """True if `model` is a latent motion model (`build_latent_motion`), not a
+    residual generator: the video's next-frame model of a `residual="latent"` run."""
+    return any(t.name == "motion_noise" for t in model.inputs)
 
 
 def step_inputs(residual_generator, noise, frame, first):
@@ -865,7 +941,8 @@ def build_models(config, sync_bn=False):
         sync_bn: bool. Synchronised BatchNorm, for several replicas.
 
     Returns:
-        Dict with `generator` and `discriminator`, plus `residual_generator` and
+        Dict with `generator` and `discriminator`, plus `residual_generator` (for
+        `residual="latent"`, the `build_latent_motion` model) and
         `temporal_discriminator` in video mode; class-conditional (see
         `conditional_generator`, `projection_critic`) when `config.class_names` is set.
     """
@@ -881,9 +958,12 @@ def build_models(config, sync_bn=False):
         "discriminator": build_discriminator(size, base_filters=df, **critic, **common),
     }
     if config.mode == "video":
-        built["residual_generator"] = build_residual_generator(
-            z, size, base_filters=gf, residual=config.residual, skips=config.g_skips,
-            upsample=config.g_upsample, motion_scale=config.motion_scale, **common
+        # The video's next-frame model (for "latent", G's noise's), one name for both.
+        built["residual_generator"] = (
+            build_latent_motion(z, config.z_dim) if config.residual == "latent"
+            else build_residual_generator(
+                z, size, base_filters=gf, residual=config.residual, skips=config.g_skips,
+                upsample=config.g_upsample, motion_scale=config.motion_scale, **common)
         )
         built["temporal_discriminator"] = build_temporal_discriminator(
             size, base_filters=df, kind=config.temporal_critic, clip_len=config.clip_len,

@@ -16,6 +16,10 @@ goes through: the noise of `(seed, stream)` is
 - Export: `generate_seeded(seeds)` draws row i as `seeded_noise(1, z_dim, seeds[i])`,
   so `keras-vidgan generate --seed 7 --n 1` and `generate_seeded(seeds=[7])` give the
   same frames (with `--n N`, the N rows of one draw of seed 7 instead).
+- A latent motion model's per-step motion noise (`seeded_motion_noise`) is drawn from a hash
+  of each video's noise row, so a video is a function of its noise everywhere
+  (sampling, `evaluate` and every exported signature). Training draws it from
+  `(seed, step)`, as the noise.
 """
 
 import keras
@@ -25,7 +29,7 @@ import tensorflow as tf
 from keras_vidgan import models as models_lib
 
 __all__ = ["seeded_noise", "sample_noise", "generate", "rollout", "video_from_noise",
-           "latent_walk", "class_ids"]
+           "latent_walk", "latent_path", "latent_video", "seeded_motion_noise", "class_ids"]
 
 
 def seeded_noise(n, z_dim, seed, stream=0):
@@ -116,6 +120,10 @@ def generate(models, n, seed=None, num_frames=None, first_frame=None, classes=No
     if num_frames is None:
         return keras.ops.convert_to_numpy(
             generator(models_lib.conditioned(noise, y), training=False))
+    if first_frame is not None and residual is not None and models_lib.is_latent_motion(residual):
+        raise ValueError("A latent-motion run (residual 'latent') draws every frame from noise "
+                         "and cannot start from an image; generate without --from-image, or "
+                         "train with --residual advect for image-to-video.")
     if residual is None:
         end_seed = seed + 1 if isinstance(seed, (int, np.integer)) else seed
         end = sample_noise(n, z_dim, end_seed)
@@ -170,9 +178,13 @@ def rollout(residual_generator, first_frame, noise, num_frames, class_id=None):
 def video_from_noise(generator, residual_generator, noise, num_frames, class_id=None):
     """A video from noise alone: the frame generator draws frame 0, then a rollout.
 
+    With a latent motion model (`models.build_latent_motion`) in place of the
+    residual generator, G draws every frame instead (`latent_video`).
+
     Args:
         generator: frame generator from `build_generator`.
-        residual_generator: model from `build_residual_generator`.
+        residual_generator: model from `build_residual_generator`, or
+            `build_latent_motion`.
         noise: tensor `(batch, z_dim)`.
         num_frames: int. Frames per video.
         class_id: int tensor `(batch,)` for conditional models, or None.
@@ -180,8 +192,87 @@ def video_from_noise(generator, residual_generator, noise, num_frames, class_id=
     Returns:
         Tensor `(batch, num_frames, height, width, channels)` float32 in [-1, 1].
     """
+    if models_lib.is_latent_motion(residual_generator):
+        return latent_video(generator, residual_generator, noise, num_frames, class_id)
     first = generator(models_lib.conditioned(noise, class_id), training=False)
     return rollout(residual_generator, first, noise, num_frames, class_id)
+
+
+def seeded_motion_noise(noise, num_steps, dim=models_lib.MOTION_NOISE_DIM):
+    """The motion noise `(batch, num_steps, dim)` of each row of `noise`.
+
+    Row i is `stateless_normal` with the seed `(hash of noise row i, 1)`: standard
+    normal, independent of the row's own values in distribution, and the same for
+    the same noise in any process (the module docstring's contract).
+
+    Args:
+        noise: tensor `(batch, z_dim)` float32.
+        num_steps: int. Steps of the video, its frames minus one.
+        dim: int. Length of each step's motion noise.
+
+    Returns:
+        A float32 tensor `(batch, num_steps, dim)`.
+    """
+    bits = tf.strings.as_string(tf.bitcast(tf.cast(noise, tf.float32), tf.int32))
+    rows = tf.strings.reduce_join(bits, axis=-1, separator=",")
+    seeds = tf.strings.to_hash_bucket_fast(rows, 2**62)
+    return tf.map_fn(
+        lambda s: tf.random.stateless_normal((num_steps, dim), tf.stack([s, 1])), seeds,
+        fn_output_signature=tf.float32,
+    )
+
+
+def latent_path(noise, steps):
+    """The noise of every frame: `z_0 = noise`, `z_t = z_{t-1} + steps[:, t - 1]`.
+
+    Args:
+        noise: tensor `(batch, z_dim)`.
+        steps: tensor `(batch, frames - 1, z_dim)`, a latent motion model's output.
+
+    Returns:
+        Tensor `(batch, frames, z_dim)` float32.
+    """
+    noise = tf.cast(noise, tf.float32)[:, None]
+    moved = noise + tf.cumsum(tf.cast(steps, tf.float32), axis=1)
+    return tf.concat([noise, moved], axis=1)
+
+
+def latent_video(generator, motion, noise, num_frames, class_id=None, motion_noise=None,
+                 training=False):
+    """A video whose every frame G draws from a moving noise (`build_latent_motion`).
+
+    `x_t = G(z_t)` along `latent_path(z, motion(z, e))`; G always in inference mode
+    (it is frozen while the motion model trains).
+
+    Args:
+        generator: frame generator from `build_generator`.
+        motion: model from `models.build_latent_motion`.
+        noise: tensor `(batch, z_dim)`.
+        num_frames: int >= 1. Frames per video.
+        class_id: int tensor `(batch,)` for conditional models, or None.
+        motion_noise: tensor `(batch, num_frames - 1, dim)`, or None:
+            `seeded_motion_noise(noise, num_frames - 1)`.
+        training: bool. The motion model's mode.
+
+    Returns:
+        Tensor `(batch, num_frames, height, width, channels)` float32 in [-1, 1].
+    """
+    num_frames = int(num_frames)
+    if num_frames < 1:
+        raise ValueError(f"Expected num_frames >= 1, received: {num_frames}")
+    noise = tf.cast(noise, tf.float32)
+    if num_frames == 1:
+        path = noise[:, None]
+    else:
+        if motion_noise is None:
+            dim = {t.name: t for t in motion.inputs}["motion_noise"].shape[-1]
+            motion_noise = seeded_motion_noise(noise, num_frames - 1, int(dim))
+        inputs = models_lib.conditioned({"noise": noise, "motion_noise": motion_noise}, class_id)
+        path = latent_path(noise, motion(inputs, training=training))  # (batch, T, z_dim)
+    flat = tf.reshape(path, (-1, path.shape[-1]))  # batch-major: video 0's frames first
+    y = None if class_id is None else tf.repeat(class_id, num_frames)
+    frames = tf.cast(generator(models_lib.conditioned(flat, y), training=False), tf.float32)
+    return tf.reshape(frames, (-1, num_frames, *frames.shape[1:]))
 
 
 def latent_walk(generator, start, end, num_frames, class_id=None):

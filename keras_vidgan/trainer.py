@@ -68,7 +68,10 @@ class Trainer:
     H, W, C)`; G draws frames from noise, the residual generator rolls each real
     clip's first frame out for T - 1 steps (§3.1.1 step 3), the frame discriminator
     scores single frames and the temporal discriminator consecutive pairs (or, by
-    its `kind`, pairs at any time gap or whole clips).
+    its `kind`, pairs at any time gap or whole clips). With a latent motion model
+    (`models.build_latent_motion`) as `residual_generator`, no frame is rolled out:
+    after the warm-up G is frozen and draws every frame from a noise the motion
+    model moves, and only the motion model learns (MoCoGAN-HD).
 
     Class-conditional models (`build_models` of a config with `class_names`) train on
     `(batch, class_ids)` pairs (`VideoFolder.dataset` of a labelled folder); the fakes
@@ -82,7 +85,8 @@ class Trainer:
     Args:
         generator: frame generator (`build_generator`).
         discriminator: frame discriminator returning logits (`build_discriminator`).
-        residual_generator: model from `build_residual_generator`, or None.
+        residual_generator: model from `build_residual_generator` or
+            `build_latent_motion` (video mode), or None (frame mode).
         temporal_discriminator: model from `build_temporal_discriminator`; required
             with `residual_generator`.
         loss: str. `"bce"` (§3.1.3), `"lsgan"` (listing defect 7, corrected) or
@@ -232,6 +236,12 @@ class Trainer:
         return self.generator if self.ema_generator is None else self.ema_generator
 
     @property
+    def latent_motion(self):
+        """True if the video's model moves G's noise (`residual="latent"`): G is
+        frozen after the warm-up and draws every frame."""
+        return self.video_mode and models_lib.is_latent_motion(self.residual_generator)
+
+    @property
     def g_variables(self):
         models = [self.generator, self.residual_generator]
         return [v for m in models if m is not None for v in m.trainable_variables]
@@ -314,8 +324,7 @@ class Trainer:
         still poor (demo data, an earlier residual branch, otherwise equal runs: FVD
         of G's frames held still 1512 with, 1142 without).
         """
-        c, shape = models_lib.conditioned, tf.shape(real)
-        num_frames = real.shape[1]
+        c, shape, num_frames = models_lib.conditioned, tf.shape(real), real.shape[1]
         noise = self._noise(shape[0])
         first_fake = self.generator(c(noise, y), training=True)
         half = shape[0] // 2
@@ -328,35 +337,78 @@ class Trainer:
             frame = self.residual_generator(c(inputs, y), training=True)
             fakes.append(frame)
         fake_clip = tf.stack([start] + fakes, axis=1)
-        fake_frames = tf.concat([first_fake] + fakes, axis=0)
+        return self._clip_losses(real, fake_clip, tf.concat([first_fake] + fakes, axis=0), y)
+
+    def _latent_video_losses(self, real, y=None):
+        """Video mode with a latent motion model (`residual="latent"`, MoCoGAN-HD).
+
+        G, trained in the warm-up, is frozen (its average, where the run keeps one)
+        and draws every frame along the motion model's path in its latent
+        (`sampling.latent_video`); only the motion model and the temporal critic
+        learn. The frame critic sits out: against frames that cannot improve it
+        learns to tell G's apart and then pulls every path into the one region it
+        scores best (benchmarks/QUALITY_LOG.md). The motion noise is drawn from
+        `(seed, step)`, stream 6.
+        """
+        batch, num_frames = tf.shape(real)[0], real.shape[1]
+        noise = self._noise(batch)
+        dim = {t.name: t for t in self.residual_generator.inputs}["motion_noise"].shape[-1]
+        motion_noise = self._replica_rows(
+            lambda rows, seed: tf.random.stateless_normal((rows, num_frames - 1, dim), seed),
+            batch, stream=6,
+        )
+        fake_clip = sampling.latent_video(self.sampling_generator, self.residual_generator,
+                                          noise, num_frames, y, motion_noise, training=True)
+        temporal = self._temporal_losses(real, fake_clip, y)
+        tw = self.temporal_weight
+        return {**temporal, "d_loss": tw * temporal["d_loss_temporal"],
+                "g_loss": tw * temporal["g_loss_temporal"]}
+
+    def _clip_losses(self, real, fake_clip, fake_frames, y):
+        """The losses of a video step: the frame critic's and the temporal critic's.
+
+        Args:
+            real: real clips `(batch, T, H, W, C)`.
+            fake_clip: generated clips, the same shape.
+            fake_frames: generated frames for the frame critic, time-major
+                (the `batch` frames 0, then frames 1, ...).
+            y: class ids `(batch,)` or None.
+        """
+        c, shape, num_frames = models_lib.conditioned, tf.shape(real), real.shape[1]
         real_frames = tf.reshape(real, tf.concat([[-1], shape[2:]], 0))
-        # The classes of each critic input (None: unconditional): clips' frames and
-        # pairs are batch-major, the generated frames time-major; a clip critic sees
-        # one input per clip.
-        y_frames = y_fakes = y_pairs = None
-        if y is not None:
-            y_frames, y_fakes = tf.repeat(y, num_frames), tf.tile(y, [num_frames])
-            y_pairs = y if self.temporal_critic == "clip" else tf.repeat(y, num_frames - 1)
+        # The classes of the frame critic's inputs (None: unconditional): clips'
+        # frames are batch-major, the generated frames time-major.
+        y_frames = None if y is None else tf.repeat(y, num_frames)
+        y_fakes = None if y is None else tf.tile(y, [num_frames])
         real_logits = self.discriminator(c(self._augment(real_frames, 1), y_frames), training=True)
         fake_logits = self.discriminator(c(self._augment(fake_frames, 2), y_fakes), training=True)
-        pick = self._temporal_picker(shape[0], num_frames)
+        temporal = self._temporal_losses(real, fake_clip, y)
+        fw, tw = self.frame_weight, self.temporal_weight
+        frame = {  # each critic's losses, logged apart (TensorBoard: one tag each)
+            "d_loss_frame": self.d_loss_fn(real_logits, fake_logits),
+            "g_loss_frame": self.g_loss_fn(fake_logits),
+        }
+        return {
+            **temporal, **frame,
+            "d_loss": fw * frame["d_loss_frame"] + tw * temporal["d_loss_temporal"],
+            "g_loss": fw * frame["g_loss_frame"] + tw * temporal["g_loss_temporal"],
+            "d_real": tf.reduce_mean(tf.sigmoid(tf.cast(real_logits, tf.float32))),
+            "d_fake": tf.reduce_mean(tf.sigmoid(tf.cast(fake_logits, tf.float32))),
+        }
+
+    def _temporal_losses(self, real, fake_clip, y):
+        """The temporal critic's losses and mean sigmoids on real and generated clips."""
+        c, num_frames = models_lib.conditioned, real.shape[1]
+        # A clip critic sees one input per clip, a pairs critic T - 1 (batch-major).
+        y_pairs = y if y is None or self.temporal_critic == "clip" else tf.repeat(y, num_frames - 1)
+        pick = self._temporal_picker(tf.shape(real)[0], num_frames)
         real_pair = self.temporal_discriminator(c(pick(self._augment(real, 3)), y_pairs), training=True)
         fake_pair = self.temporal_discriminator(
             c(pick(self._augment(fake_clip, 4)), y_pairs), training=True
         )
-        fw, tw = self.frame_weight, self.temporal_weight
-        parts = {  # each critic's losses, logged apart (TensorBoard: one tag each)
-            "d_loss_frame": self.d_loss_fn(real_logits, fake_logits),
-            "d_loss_temporal": self.d_loss_fn(real_pair, fake_pair),
-            "g_loss_frame": self.g_loss_fn(fake_logits),
-            "g_loss_temporal": self.g_loss_fn(fake_pair),
-        }
         return {
-            "d_loss": fw * parts["d_loss_frame"] + tw * parts["d_loss_temporal"],
-            "g_loss": fw * parts["g_loss_frame"] + tw * parts["g_loss_temporal"],
-            **parts,
-            "d_real": tf.reduce_mean(tf.sigmoid(tf.cast(real_logits, tf.float32))),
-            "d_fake": tf.reduce_mean(tf.sigmoid(tf.cast(fake_logits, tf.float32))),
+            "d_loss_temporal": self.d_loss_fn(real_pair, fake_pair),
+            "g_loss_temporal": self.g_loss_fn(fake_pair),
             "t_real": tf.reduce_mean(tf.sigmoid(tf.cast(real_pair, tf.float32))),
             "t_fake": tf.reduce_mean(tf.sigmoid(tf.cast(fake_pair, tf.float32))),
         }
@@ -421,14 +473,24 @@ class Trainer:
         video = self.video_mode and not frames_only
         real, y = real if isinstance(real, tuple) else (real, None)  # (clips, class ids)
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
-            if video:
+            if video and self.latent_motion:
+                logs = self._latent_video_losses(real, y)
+            elif video:
                 logs = self._video_losses(real, y)
             else:  # frame mode, or a video-mode warm-up step on the first frames
                 logs = self._frame_losses(real if real.shape.rank == 4 else real[:, 0], y)
             d_objective = self._objective(self.d_optimizer, logs["d_loss"])
             g_objective = self._objective(self.g_optimizer, logs["g_loss"])
-        g_variables = self.g_variables if video else self.generator.trainable_variables
-        d_variables = self.d_variables if video else self.discriminator.trainable_variables
+        g_variables = (
+            self.generator.trainable_variables if not video
+            else self.residual_generator.trainable_variables if self.latent_motion  # G frozen
+            else self.g_variables
+        )
+        d_variables = (
+            self.discriminator.trainable_variables if not video
+            else self.temporal_discriminator.trainable_variables if self.latent_motion
+            else self.d_variables
+        )
         # listing defect 9: gradients after the tapes close, one optimizer each.
         logs["d_grad_norm"] = self._apply(self.d_optimizer, d_tape, d_objective, d_variables)
         logs["g_grad_norm"] = self._apply(self.g_optimizer, g_tape, g_objective, g_variables)
@@ -438,8 +500,8 @@ class Trainer:
         self.trace_count += 1  # Python side effect: runs once per trace only
         logs = self.strategy.run(self._replica_step, args=(real, frames_only))
         self.step.assign_add(1)
-        if self.ema_generator is not None:
-            self._update_ema()
+        if self.ema_generator is not None and (frames_only or not self.latent_motion):
+            self._update_ema()  # a latent-motion video step leaves G as it is
         return {
             k: self.strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None)
             for k, v in logs.items()

@@ -33,6 +33,15 @@ def advect_models():
 
 
 @pytest.fixture(scope="module")
+def latent_models():
+    """`residual="latent"`: a GRU moves G's noise; every frame is G's."""
+    return models_lib.build_models(
+        config_lib.RunConfig(mode="video", frame_size=16, z_dim=8, g_filters=4, d_filters=4,
+                             residual="latent", frame_steps=1)
+    )
+
+
+@pytest.fixture(scope="module")
 def composite_models():
     """`residual="composite"` with U-Net skips and resize upsampling: custom layers, a third
     input (frame 0), a nested functional model and `UpSampling2D` in both generators."""
@@ -135,7 +144,8 @@ def test_discriminate_is_sigmoid_of_logits(frame_models, frame_export):
     np.testing.assert_allclose(served["probability"].numpy(), tf.sigmoid(logits[:, 0]).numpy(), atol=1e-5)
 
 
-@pytest.mark.parametrize("models_fixture", ["video_models", "advect_models", "composite_models"])
+@pytest.mark.parametrize("models_fixture",
+                         ["video_models", "advect_models", "composite_models", "latent_models"])
 def test_video_signatures_equal_the_keras_models(models_fixture, request, tmp_path):
     from keras_vidgan import sampling
 
@@ -155,6 +165,9 @@ def test_video_signatures_equal_the_keras_models(models_fixture, request, tmp_pa
         export._seeded_noise(seeds, 8), 4,
     )
     assert np.abs(seeded.astype(int) - _uint8(direct)).max() <= 1
+    if models_fixture == "latent_models":  # no encoder: a video from noise only
+        assert "image_to_video" not in loaded.signatures
+        return
     image = np.random.default_rng(3).integers(0, 256, (2, 16, 16, 3)).astype(np.uint8)
     i2v = loaded.signatures["image_to_video"](image=tf.constant(image), noise=noise)["video"]
     rolled = sampling.rollout(video_models["residual_generator"], image / 127.5 - 1, noise, 4)
@@ -242,30 +255,32 @@ def test_keras_files_load_in_a_fresh_process(composite_models, tmp_path):
     assert not [f for f in os.listdir(tmp_path / "keras") if f.startswith(".")]  # no leftovers
 
 
-@pytest.mark.parametrize("mode", ["frame", "video"])
+@pytest.mark.parametrize("mode", ["frame", "video", "latent"])
 def test_cli_generate_and_generate_seeded_share_the_noise_contract(mode, tmp_path, capsys):
     """`keras-vidgan generate --seed 7 --n 1` frames equal an export's
     generate_seeded(seeds=[7]): training, sampling and the export all draw noise
-    through sampling.seeded_noise."""
+    through sampling.seeded_noise (and a latent motion's through seeded_motion_noise)."""
     from keras_vidgan import cli, data, runs, sampling
 
     videos = tmp_path / "videos"
     data.make_demo_videos(videos, n=2, frames=8, size=16)
-    config = config_lib.RunConfig(mode=mode, data=str(videos), frame_size=16, z_dim=8,
-                                  g_filters=4, d_filters=4, batch_size=4, steps=2, clip_len=2,
-                                  num_frames=4, sample_every=0, g_ema=0.5)
+    latent = {"residual": "latent", "frame_steps": 1} if mode == "latent" else {}
+    config = config_lib.RunConfig(mode="frame" if mode == "frame" else "video", data=str(videos),
+                                  frame_size=16, z_dim=8, g_filters=4, d_filters=4, batch_size=4,
+                                  steps=2, clip_len=2, num_frames=4, sample_every=0, g_ema=0.5,
+                                  **latent)
     run = str(tmp_path / "run")
     runs.train_run(config, run, quiet=True, log=lambda m: None, cache_dir=False)
     out = tmp_path / "sample.npy"
     args = ["generate", "--run", run, "--out", out, "--n", 1, "--seed", 7]
-    assert cli.main([str(a) for a in args + ["--frames", 4 if mode == "video" else 1]]) == 0
+    assert cli.main([str(a) for a in args + ["--frames", 1 if mode == "frame" else 4]]) == 0
     assert cli.main(["export", "--run", run, "--out", str(tmp_path / "export")]) == 0
     capsys.readouterr()
     served = tf.saved_model.load(str(tmp_path / "export" / "1")).signatures["generate_seeded"]
     seeded = next(iter(served(seeds=tf.constant([7], tf.int64)).values())).numpy()
     generated = np.load(out)
     assert generated.dtype == np.uint8 and generated.shape == seeded.shape
-    assert generated.shape == ((1, 4, 16, 16, 3) if mode == "video" else (1, 16, 16, 3))
+    assert generated.shape == ((1, 16, 16, 3) if mode == "frame" else (1, 4, 16, 16, 3))
     np.testing.assert_array_equal(generated, seeded)
     # One function: the export's row for seed 7 is seeded_noise(1, z_dim, 7).
     noise = sampling.seeded_noise(1, 8, 7).numpy()

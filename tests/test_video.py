@@ -261,3 +261,90 @@ def test_advect_rollouts_train_in_low_precision_and_under_xla(demo_folder, preci
     image = np.random.default_rng(0).uniform(-1, 1, (2, 16, 16, 3)).astype("float32")
     video = trainer.generate(2, seed=0, num_frames=5, first_frame=image)
     assert video.dtype == np.float32 and np.abs(video).max() <= 1.0
+
+
+# --- Latent motion (residual="latent", MoCoGAN-HD) ---------------------------------------
+
+
+def _latent_trainer(**kwargs):
+    settings = {"z_dim": 8, "g_filters": 4, "d_filters": 4, "residual": "latent",
+                "frame_steps": 1, "clip_len": 3, "g_ema": 0.5, **kwargs}
+    return _video_trainer(**settings)
+
+
+def test_latent_motion_steps_are_bounded_and_each_frame_is_g_of_the_path():
+    trainer = _latent_trainer()
+    motion, g = trainer.residual_generator, trainer.sampling_generator
+    assert models.is_latent_motion(motion) and not models.is_latent_motion(
+        models.build_residual_generator(z_dim=8, frame_size=16, base_filters=4))
+    noise = tf.random.stateless_normal((3, 8), [0, 1])
+    eps = tf.random.stateless_normal((3, 4, models.MOTION_NOISE_DIM), [0, 2])
+    steps = motion({"noise": noise, "motion_noise": eps})
+    assert steps.shape == (3, 4, 8) and np.abs(steps).max() <= 0.2 + 1e-6
+    assert np.abs(steps).max() > 0  # the noise moves
+    video = sampling.latent_video(g, motion, noise, 5, motion_noise=eps)
+    path = noise[:, None] + np.concatenate([np.zeros((3, 1, 8)), np.cumsum(steps, 1)], 1)
+    for t in range(5):
+        np.testing.assert_allclose(video[:, t], g(path[:, t], training=False), atol=1e-5)
+    np.testing.assert_allclose(sampling.latent_video(g, motion, noise, 1)[:, 0],
+                               g(noise, training=False), atol=1e-6)
+    with pytest.raises(ValueError, match="build_latent_motion"):
+        models.build_residual_generator(z_dim=8, frame_size=16, residual="latent")
+
+
+def test_latent_videos_are_a_function_of_their_noise_row():
+    """The motion noise is drawn from each row's noise: a video does not depend on its
+    batch or position (as the export's `generate_seeded` needs), and it is N(0, 1)."""
+    trainer = _latent_trainer()
+    g, motion = trainer.sampling_generator, trainer.residual_generator
+    noise = tf.random.stateless_normal((4, 8), [3, 4])
+    whole = sampling.latent_video(g, motion, noise, 4).numpy()
+    alone = sampling.latent_video(g, motion, noise[2:3], 4).numpy()
+    np.testing.assert_allclose(whole[2:3], alone, atol=1e-6)
+    eps = sampling.seeded_motion_noise(tf.random.stateless_normal((256, 8), [5, 6]), 15).numpy()
+    assert eps.shape == (256, 15, models.MOTION_NOISE_DIM)
+    assert abs(eps.mean()) < 0.02 and abs(eps.std() - 1) < 0.02
+    assert not np.allclose(eps[0], eps[1])  # rows differ
+    videos = trainer.generate(2, seed=1, num_frames=4)
+    np.testing.assert_array_equal(videos, trainer.generate(2, seed=1, num_frames=4))
+    with pytest.raises(ValueError, match="cannot start from an image"):
+        trainer.generate(2, seed=1, num_frames=4, first_frame=videos[:, 0])
+
+
+def test_latent_video_steps_train_the_motion_only_and_keep_g_and_its_average():
+    """Warm-up steps train G; video steps train the motion model and the temporal critic,
+    and leave G, the average of its weights (which draws the frames) and the frame critic
+    as they were."""
+    trainer = _latent_trainer(frame_steps=1)
+    clips = tf.random.stateless_uniform((4, 3, 16, 16, 3), [0, 1], -1, 1)
+
+    def weights():
+        return {name: [w.copy() for w in model.get_weights()]
+                for name, model in zip(("g", "ema", "motion", "d", "t"), (
+                    trainer.generator, trainer.ema_generator, trainer.residual_generator,
+                    trainer.discriminator, trainer.temporal_discriminator))}
+
+    def changed(a, b):
+        return {k for k in a if any(not np.array_equal(x, y) for x, y in zip(a[k], b[k]))}
+
+    start = weights()
+    trainer.train_step(clips)  # the warm-up step
+    warm = weights()
+    assert changed(start, warm) == {"g", "ema", "d"}
+    logs = trainer.train_step(clips)  # a video step
+    assert changed(warm, weights()) == {"motion", "t"}  # the frame critic sits out
+    assert np.isfinite(float(logs["g_loss_temporal"])) and np.isfinite(float(logs["g_grad_norm"]))
+
+
+def test_latent_motion_needs_a_warm_up_and_takes_classes(tmp_path):
+    with pytest.raises(ValueError, match=r"residual 'latent' .*frame_steps \(--frame-steps\)"):
+        config_lib.RunConfig(mode="video", residual="latent").validate()
+    config = config_lib.RunConfig(mode="video", frame_size=16, z_dim=8, g_filters=4, d_filters=4,
+                                  residual="latent", frame_steps=1, class_names=("a", "b"),
+                                  labels="subfolders")
+    built = models.build_models(config)
+    g, motion = built["generator"], built["residual_generator"]
+    assert models.is_latent_motion(motion) and models.num_classes(motion) == 2
+    noise = tf.random.stateless_normal((2, 8), [0, 1])
+    a, b = (sampling.latent_video(g, motion, noise, 4, tf.constant([k, k])) for k in (0, 1))
+    assert a.shape == (2, 4, 16, 16, 3) and np.abs(a - b).max() > 0  # the class matters
