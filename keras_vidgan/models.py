@@ -30,6 +30,7 @@ __all__ = [
     "build_residual_generator",
     "build_latent_motion",
     "is_latent_motion",
+    "motion_noise_dim",
     "build_temporal_discriminator",
     "Advection",
     "Composite",
@@ -567,6 +568,11 @@ def build_latent_motion(
     step = layers.Dense(z_dim, activation="tanh", dtype="float32", name="latent_step")(hidden)
     step = layers.Rescaling(step_size, dtype="float32", name="step_size")(step)
     return keras.Model({"noise": noise, "motion_noise": motion_noise}, step, name=name)
+
+
+def motion_noise_dim(motion):
+    """Length of the per-step motion noise a latent motion model takes."""
+    return int({t.name: t for t in motion.inputs}["motion_noise"].shape[-1])
 
 
 def is_latent_motion(model):

@@ -265,8 +265,8 @@ def latent_video(generator, motion, noise, num_frames, class_id=None, motion_noi
         path = noise[:, None]
     else:
         if motion_noise is None:
-            dim = {t.name: t for t in motion.inputs}["motion_noise"].shape[-1]
-            motion_noise = seeded_motion_noise(noise, num_frames - 1, int(dim))
+            motion_noise = seeded_motion_noise(noise, num_frames - 1,
+                                               models_lib.motion_noise_dim(motion))
         inputs = models_lib.conditioned({"noise": noise, "motion_noise": motion_noise}, class_id)
         path = latent_path(noise, motion(inputs, training=training))  # (batch, T, z_dim)
     flat = tf.reshape(path, (-1, path.shape[-1]))  # batch-major: video 0's frames first

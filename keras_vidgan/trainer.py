@@ -71,7 +71,7 @@ class Trainer:
     its `kind`, pairs at any time gap or whole clips). With a latent motion model
     (`models.build_latent_motion`) as `residual_generator`, no frame is rolled out:
     after the warm-up G is frozen and draws every frame from a noise the motion
-    model moves, and only the motion model learns (MoCoGAN-HD).
+    model moves, and only the motion model and the temporal critic learn (MoCoGAN-HD).
 
     Class-conditional models (`build_models` of a config with `class_names`) train on
     `(batch, class_ids)` pairs (`VideoFolder.dataset` of a labelled folder); the fakes
@@ -352,7 +352,7 @@ class Trainer:
         """
         batch, num_frames = tf.shape(real)[0], real.shape[1]
         noise = self._noise(batch)
-        dim = {t.name: t for t in self.residual_generator.inputs}["motion_noise"].shape[-1]
+        dim = models_lib.motion_noise_dim(self.residual_generator)
         motion_noise = self._replica_rows(
             lambda rows, seed: tf.random.stateless_normal((rows, num_frames - 1, dim), seed),
             batch, stream=6,
